@@ -221,7 +221,7 @@ def _jsonl_rows(path: Path, rel: str, spec: SourceSpec) -> Iterator:
                 yield Malformed(rel, number, f"invalid UTF-8 at byte {exc.start}")
                 continue
             except json.JSONDecodeError as exc:
-                yield Malformed(rel, number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+                yield Malformed(rel, number, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
             if not isinstance(row, dict):
                 yield Malformed(rel, number, f"expected a JSON object, found {type(row).__name__}")
