@@ -84,6 +84,16 @@ MIGRATIONS: list[str] = [
            s.text_fields, s.id_field, s.columns, s.description, s.homepage, s.attribution, s.registered_at
     FROM sources s JOIN contributors c USING (contributor_id);
     """,
+    # 3: curation runs: which source versions (and which stage-1 rows) each run used
+    """
+    ALTER TABLE runs ADD COLUMN parent_run VARCHAR;
+    CREATE TABLE run_sources (
+        run_id VARCHAR NOT NULL,
+        source_id INTEGER NOT NULL,
+        stage1_key VARCHAR NOT NULL,
+        PRIMARY KEY (run_id, source_id)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -132,6 +142,8 @@ def open_catalog(workspace: Workspace, timeout_s: float = BUSY_TIMEOUT_S) -> Ite
     workspace.root.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting(str(workspace.catalog_path), timeout_s)
     try:
+        # The per-document views read Parquet by paths relative to the workspace, so it can move.
+        con.execute("SET file_search_path = ?", [str(workspace.root)])
         migrate(con)
         yield con
     finally:

@@ -1,0 +1,104 @@
+"""Curation recipes: YAML files in pipelines/ that hold every threshold, so changing one is data."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from curation.errors import AgoraError
+from curation.langid import BACKENDS
+from curation.pii import KINDS as PII_KINDS
+
+DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "pipelines" / "default.yaml"
+SECTIONS = {"version", "steps", "langid", "quality", "pii", "dedup"}
+# Bump when stage 1 computes something differently, so stored signals are not reused wrongly.
+STAGE1_CODE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: str
+    data: dict
+
+    @property
+    def langid(self) -> dict:
+        return self.data.get("langid") or {}
+
+    @property
+    def quality(self) -> dict:
+        return self.data.get("quality") or {}
+
+    @property
+    def pii_redact(self) -> list[str]:
+        return list((self.data.get("pii") or {}).get("redact", PII_KINDS))
+
+    @property
+    def dedup(self) -> dict:
+        return self.data.get("dedup") or {}
+
+    @property
+    def fuzzy(self) -> dict:
+        return {"threshold": 0.8, "num_perm": 128, "ngram": 5, **(self.dedup.get("fuzzy") or {})}
+
+    def stage1_settings(self) -> dict:
+        """What stage 1's stored rows depend on; anything else in the recipe is policy."""
+        return {
+            "code": STAGE1_CODE_VERSION,
+            "langid": {k: v for k, v in self.langid.items() if k not in ("min_score", "require_declared")},
+            "pii": sorted(self.pii_redact),
+            "minhash": {"num_perm": self.fuzzy["num_perm"], "ngram": self.fuzzy["ngram"]},
+        }
+
+    def stage1_key(self) -> str:
+        return _short_hash(self.stage1_settings())
+
+    def fingerprint(self) -> str:
+        return _short_hash(self.data)
+
+
+def _short_hash(value) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+
+
+def load_recipe(path: str | Path | None = None) -> Recipe:
+    recipe_path = Path(path) if path else DEFAULT_RECIPE
+    if not recipe_path.is_file():
+        raise AgoraError(f"recipe not found: {recipe_path}")
+    try:
+        data = yaml.safe_load(recipe_path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise AgoraError(f"recipe {recipe_path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise AgoraError(f"recipe {recipe_path} must be a mapping with sections {', '.join(sorted(SECTIONS))}")
+    unknown = sorted(set(data) - SECTIONS)
+    if unknown:
+        raise AgoraError(f"recipe {recipe_path}: unknown section(s) {', '.join(unknown)}; known: {', '.join(sorted(SECTIONS))}")
+    recipe = Recipe(str(recipe_path), data)
+    backend = recipe.langid.get("backend", "langdetect")
+    if backend not in BACKENDS:
+        raise AgoraError(f"recipe {recipe_path}: langid.backend {backend!r} is not one of {', '.join(sorted(BACKENDS))}")
+    bad_pii = sorted(set(recipe.pii_redact) - set(PII_KINDS))
+    if bad_pii:
+        raise AgoraError(f"recipe {recipe_path}: pii.redact has unknown kind(s) {', '.join(bad_pii)}; known: {', '.join(PII_KINDS)}")
+    _check_quality_rules(recipe)
+    return recipe
+
+
+def _check_quality_rules(recipe: Recipe) -> None:
+    from curation.quality import quality_signals
+
+    known = set(quality_signals("A short example sentence.", "en"))
+    blocks = [("defaults", recipe.quality.get("defaults") or {})]
+    for group in ("scripts", "languages"):
+        blocks += [(f"{group}.{key}", rules or {}) for key, rules in (recipe.quality.get(group) or {}).items()]
+    for where, rules in blocks:
+        for rule in rules:
+            bound, _, signal = rule.partition("_")
+            if bound not in ("min", "max") or signal not in known:
+                raise AgoraError(
+                    f"recipe {recipe.path}: quality.{where}.{rule} is not min_<signal> or max_<signal> "
+                    f"for a known signal (see curation/quality.py)"
+                )
