@@ -90,12 +90,12 @@ def _filter_decisions(con: duckdb.DuckDBPyConnection, recipe, declared: dict[str
 def _first_failure(row: dict, min_score: float, min_chars: int, require_declared: bool, declared: list[str],
                    thresholds_cache: dict, quality: dict) -> tuple | None:
     lang = row["lang"]
-    if row["n_chars"] < min_chars:
-        pass  # language id is unreliable on a few characters: the quality rules judge such texts
-    elif row["lang_score"] < min_score:
-        return ("langid", "min_lang_score", row["lang_score"], min_score, f"detected {lang}")
-    if require_declared and declared and lang not in declared:
-        return ("langid", "undeclared_language", None, None, f"detected {lang}; declared {', '.join(declared)}")
+    # Language id is unreliable on a few characters: the quality rules alone judge such texts.
+    if row["n_chars"] >= min_chars:
+        if row["lang_score"] < min_score:
+            return ("langid", "min_lang_score", row["lang_score"], min_score, f"detected {lang}")
+        if require_declared and declared and lang not in declared:
+            return ("langid", "undeclared_language", None, None, f"detected {lang}; declared {', '.join(declared)}")
     key = (lang, row["script"])
     if key not in thresholds_cache:
         thresholds_cache[key] = thresholds_for(quality, lang, row["script"])
@@ -121,20 +121,26 @@ def write_decisions(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> 
 
 
 def write_curated(con: duckdb.DuckDBPyConnection, stage1_files: list[str], out_dir: Path) -> None:
-    """Kept documents as Parquet partitioned by language (lang=xx/), replaced in one rename."""
+    """Kept documents as Parquet, one folder per language (de/part-00000.parquet), replaced in one rename.
+
+    Plain folder names, not hive-style lang=de: every file keeps its own `lang` column, and readers
+    that add hive columns (pandas, pyarrow) do not clash with it.
+    """
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     con.execute(
         """
-        COPY (
-            SELECT s.doc_id, s.source, s.source_version, s.record_id, s.lang, s.script, s.license_class,
-                   s.n_bytes, s.text
-            FROM read_parquet(?) s JOIN decisions d ON d.doc_id = s.doc_id AND d.kept
-            ORDER BY s.lang, s.doc_id
-        ) TO ? (FORMAT parquet, PARTITION_BY (lang), FILENAME_PATTERN 'part-{i}')
+        CREATE OR REPLACE TEMP TABLE kept_docs AS
+        SELECT s.doc_id, s.source, s.source_version, s.record_id, s.lang, s.script, s.license_class, s.n_bytes, s.text
+        FROM read_parquet(?) s JOIN decisions d ON d.doc_id = s.doc_id AND d.kept
         """,
-        [stage1_files, str(tmp)],
+        [stage1_files],
     )
+    for (lang,) in con.execute("SELECT DISTINCT lang FROM kept_docs ORDER BY lang").fetchall():
+        (tmp / lang).mkdir(parents=True)
+        con.execute("COPY (SELECT * FROM kept_docs WHERE lang = ? ORDER BY doc_id) TO ? (FORMAT parquet)",
+                    [lang, str(tmp / lang / "part-00000.parquet")])
+    con.execute("DROP TABLE kept_docs")
     tmp.mkdir(parents=True, exist_ok=True)  # no kept document: an empty dataset, not a missing one
     if out_dir.exists():
         shutil.rmtree(out_dir)

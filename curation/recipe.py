@@ -14,6 +14,8 @@ from curation.pii import KINDS as PII_KINDS
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "pipelines" / "default.yaml"
 SECTIONS = {"version", "steps", "langid", "quality", "pii", "dedup"}
+# Keys of the langid section that stage 3 applies; the others configure the detector itself.
+LANGID_POLICY_KEYS = ("min_score", "min_chars", "require_declared")
 # Bump when stage 1 computes something differently, so stored signals are not reused wrongly.
 STAGE1_CODE_VERSION = 1
 
@@ -26,6 +28,14 @@ class Recipe:
     @property
     def langid(self) -> dict:
         return self.data.get("langid") or {}
+
+    @property
+    def langid_backend(self) -> str:
+        return self.langid.get("backend", "langdetect")
+
+    def langid_options(self) -> dict:
+        """Keyword arguments of the language-id backend (everything but the policy keys)."""
+        return {k: v for k, v in self.langid.items() if k != "backend" and k not in LANGID_POLICY_KEYS}
 
     @property
     def quality(self) -> dict:
@@ -47,7 +57,7 @@ class Recipe:
         """What stage 1's stored rows depend on; anything else in the recipe is policy."""
         return {
             "code": STAGE1_CODE_VERSION,
-            "langid": {k: v for k, v in self.langid.items() if k not in ("min_score", "require_declared")},
+            "langid": {"backend": self.langid_backend, **self.langid_options()},
             "pii": sorted(self.pii_redact),
             "minhash": {"num_perm": self.fuzzy["num_perm"], "ngram": self.fuzzy["ngram"]},
         }
@@ -77,7 +87,7 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     if unknown:
         raise AgoraError(f"recipe {recipe_path}: unknown section(s) {', '.join(unknown)}; known: {', '.join(sorted(SECTIONS))}")
     recipe = Recipe(str(recipe_path), data)
-    backend = recipe.langid.get("backend", "langdetect")
+    backend = recipe.langid_backend
     if backend not in BACKENDS:
         raise AgoraError(f"recipe {recipe_path}: langid.backend {backend!r} is not one of {', '.join(sorted(BACKENDS))}")
     bad_pii = sorted(set(recipe.pii_redact) - set(PII_KINDS))

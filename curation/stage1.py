@@ -235,11 +235,10 @@ class _AtomicParquet:
 
 
 def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[PipelineStep]:
-    langid = {k: v for k, v in recipe.langid.items() if k not in ("backend", "min_score", "require_declared")}
     return [
         ReadSources(sources),
         Normalize(),
-        IdentifyLanguage(recipe.langid.get("backend", "langdetect"), langid),
+        IdentifyLanguage(recipe.langid_backend, recipe.langid_options()),
         QualitySignals(),
         RedactPII(recipe.pii_redact),
         HashAndSign(recipe.fuzzy["ngram"], recipe.fuzzy["num_perm"]),
