@@ -5,7 +5,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from curation.display import print_json, print_table
+from curation.display import print_funnel, print_json, print_table
 from curation.errors import AgoraError
 from curation.workspace import Workspace, resolve_workspace
 
@@ -206,27 +206,6 @@ def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
         print(f"run {result['run_id']} already finished with these inputs (nothing to do)")
     print_funnel(result["run_id"], result["counts"])
     print(f"curated shards: {result['output_dir']}")
-
-
-def print_funnel(run_id: str, counts: dict) -> None:
-    print(f"run {run_id}: {counts['docs_in']:,} documents in, {counts['docs_out']:,} kept "
-          f"({counts['bytes_out']:,} of {counts['bytes_in']:,} bytes)")
-    print()
-    print_table([{"step": "input", "docs_dropped": None, "bytes_dropped": None, "docs_after": counts["docs_in"],
-                  "bytes_after": counts["bytes_in"]}, *counts["steps"]],
-                ("step", "docs_dropped", "bytes_dropped", "docs_after", "bytes_after"),
-                headers=("step", "docs dropped", "bytes dropped", "docs left", "bytes left"))
-    print()
-    rows = [{"lang": lang, **{k: v for k, v in row.items() if k != "dropped"}, **row["dropped"]}
-            for lang, row in counts["languages"].items()]
-    print_table(rows, ("lang", "docs_in", "docs_out", "bytes_in", "bytes_out", "langid", "quality", "dedup"),
-                headers=("lang", "docs in", "docs out", "bytes in", "bytes out", "-langid", "-quality", "-dedup"))
-    clusters = counts["dup_clusters"]
-    print()
-    print(f"duplicate clusters: {clusters['exact']} exact, {clusters['fuzzy']} near, {clusters['docs']} documents; "
-          f"{clusters['cross_source']} span several sources")
-    if counts["rules"]:
-        print("reasons: " + ", ".join(f"{r['step']}/{r['rule']} {r['docs']}" for r in counts["rules"]))
 
 
 def cmd_runs(args: argparse.Namespace, workspace: Workspace) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from curation.catalog import open_catalog
 from curation.datacard import load_card
-from curation.display import print_json, print_table
+from curation.curate import curate
+from curation.display import print_funnel, print_json, print_table
 from curation.errors import AgoraError
 from curation.register import register, registration_from
 from curation.sources import list_sources
@@ -31,9 +32,16 @@ def run_demo(workspace: Workspace, as_json: bool = False) -> None:
         for warning in result.warnings:
             say(f"    warning: {warning}")
     sources = list_sources(workspace)
+    if not as_json:
+        print()
+        print_table(sources, ("name", "records", "malformed", "format", "license", "license_class",
+                              "language_profile", "contributor", "country"))
+        print("\ncurating every source with pipelines/default.yaml")
+    run = curate(workspace, progress=not as_json)
     if as_json:
-        print_json({"workspace": str(workspace.root), "sources": sources})
+        print_json({"workspace": str(workspace.root), "sources": sources,
+                    "curation": {k: v for k, v in run.items() if k not in ("recipe", "counts")}})
         return
-    print()
-    print_table(sources, ("name", "records", "malformed", "format", "license", "license_class", "language_profile",
-                          "contributor", "country"))
+    print_funnel(run["run_id"], run["counts"])
+    print(f"\ncurated shards: {run['output_dir']}")
+    print(f"explain any document: agora docs show DOC_ID --workspace {workspace.root}")

@@ -33,3 +33,24 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+def print_funnel(run_id: str, counts: dict) -> None:
+    print(f"run {run_id}: {counts['docs_in']:,} documents in, {counts['docs_out']:,} kept "
+          f"({counts['bytes_out']:,} of {counts['bytes_in']:,} bytes)")
+    print()
+    print_table([{"step": "input", "docs_dropped": None, "bytes_dropped": None, "docs_after": counts["docs_in"],
+                  "bytes_after": counts["bytes_in"]}, *counts["steps"]],
+                ("step", "docs_dropped", "bytes_dropped", "docs_after", "bytes_after"),
+                headers=("step", "docs dropped", "bytes dropped", "docs left", "bytes left"))
+    print()
+    rows = [{"lang": lang, **{k: v for k, v in row.items() if k != "dropped"}, **row["dropped"]}
+            for lang, row in counts["languages"].items()]
+    print_table(rows, ("lang", "docs_in", "docs_out", "bytes_in", "bytes_out", "langid", "quality", "dedup"),
+                headers=("lang", "docs in", "docs out", "bytes in", "bytes out", "-langid", "-quality", "-dedup"))
+    clusters = counts["dup_clusters"]
+    print()
+    print(f"duplicate clusters: {clusters['exact']} exact, {clusters['fuzzy']} near, {clusters['docs']} documents; "
+          f"{clusters['cross_source']} span several sources")
+    if counts["rules"]:
+        print("reasons: " + ", ".join(f"{r['step']}/{r['rule']} {r['docs']}" for r in counts["rules"]))

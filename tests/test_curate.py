@@ -31,11 +31,18 @@ def agora_json(*argv: str):
     return json.loads(done.stdout)
 
 
+def register_examples(workspace: Path) -> None:
+    assert main(["init", "--workspace", str(workspace)]) == 0
+    for card in sorted((REPO / "examples" / "contributions").glob("*/datacard.yaml")):
+        assert main(["register", "--card", str(card), "--workspace", str(workspace)]) == 0
+
+
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("curate") / "ws"
-    agora_json("demo", "--workspace", str(workspace))
+    register_examples(workspace)
     run = agora_json("curate", "--workspace", str(workspace))
+    assert not run["already_done"]
     return workspace, run
 
 
@@ -187,7 +194,7 @@ def _tables(workspace: Path, run_id: str) -> dict[str, list]:
 def test_kill_and_resume_gives_identical_tables(curated, tmp_path):
     reference_ws, run = curated
     workspace = tmp_path / "ws"
-    agora_json("demo", "--workspace", str(workspace))
+    register_examples(workspace)
     command = [sys.executable, "-m", "curation.cli", "curate", "--workers", "2", "--workspace", str(workspace)]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
