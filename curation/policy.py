@@ -1,7 +1,10 @@
 """Stage 3: apply a recipe's thresholds to stored signals and clusters; decide, with reasons.
 
 Every document gets one decision row: kept, or the first rule it broke in pipeline order
-(langid, then quality, then dedup), with the measured value and the threshold. Changing a
+(langid, then quality, then dedup), with the measured value and the threshold. The row also holds
+the document's language as the policy sees it: the detected one when the detector was confident
+(`langid.min_score`), else "und" — a language the detector does not know is not junk, but no
+language-specific rule (stop words) can judge it. Changing a
 threshold re-runs only this stage: a query over stored rows, not a re-crawl.
 """
 from __future__ import annotations
@@ -19,11 +22,12 @@ from curation.stage1 import SIGNAL_NAMES
 
 DECISION_SCHEMA = pa.schema(
     [
-        ("doc_id", pa.string()), ("kept", pa.bool_()), ("step", pa.string()), ("rule", pa.string()),
+        ("doc_id", pa.string()), ("lang", pa.string()), ("kept", pa.bool_()), ("step", pa.string()), ("rule", pa.string()),
         ("value", pa.float64()), ("threshold", pa.float64()), ("detail", pa.string()),
     ]
 )
 _UNLISTED = 2**31 - 1
+UNDETERMINED = "und"
 BATCH_ROWS = 10_000
 
 
@@ -53,7 +57,7 @@ def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clus
                          ORDER BY c.is_representative DESC, coalesce(s.priority, $2), coalesce(l.rank, $2),
                                   d.quality DESC NULLS LAST, c.doc_id)
         )
-        SELECT p.doc_id,
+        SELECT p.doc_id, p.lang,
                p.kept AND coalesce(r.position, 1) = 1 AS kept,
                CASE WHEN r.position > 1 THEN 'dedup' ELSE p.step END AS step,
                CASE WHEN r.position > 1 AND r.content_hash = r.keeper_hash THEN 'exact_duplicate'
@@ -80,22 +84,21 @@ def _filter_decisions(con: duckdb.DuckDBPyConnection, recipe, declared: dict[str
     ).to_arrow_reader(BATCH_ROWS)
     for batch in reader:
         for row in batch.to_pylist():
-            decision = _first_failure(row, min_score, min_chars, require_declared, declared.get(row["source"], []),
+            confident = row["lang_score"] >= min_score and row["n_chars"] >= min_chars
+            lang = row["lang"] if confident else UNDETERMINED
+            decision = _first_failure(row, lang, require_declared, declared.get(row["source"], []),
                                       thresholds_cache, recipe.quality)
-            for name, value in zip(DECISION_SCHEMA.names, (row["doc_id"], decision is None, *(decision or (None,) * 5))):
+            values = (row["doc_id"], lang, decision is None, *(decision or (None,) * 5))
+            for name, value in zip(DECISION_SCHEMA.names, values):
                 columns[name].append(value)
     return pa.table(columns, schema=DECISION_SCHEMA)
 
 
-def _first_failure(row: dict, min_score: float, min_chars: int, require_declared: bool, declared: list[str],
-                   thresholds_cache: dict, quality: dict) -> tuple | None:
-    lang = row["lang"]
-    # Language id is unreliable on a few characters: the quality rules alone judge such texts.
-    if row["n_chars"] >= min_chars:
-        if row["lang_score"] < min_score:
-            return ("langid", "min_lang_score", row["lang_score"], min_score, f"detected {lang}")
-        if require_declared and declared and lang not in declared:
-            return ("langid", "undeclared_language", None, None, f"detected {lang}; declared {', '.join(declared)}")
+def _first_failure(row: dict, lang: str, require_declared: bool, declared: list[str], thresholds_cache: dict,
+                   quality: dict) -> tuple | None:
+    if require_declared and declared and lang != UNDETERMINED and lang not in declared:
+        return ("langid", "undeclared_language", row["lang_score"], None,
+                f"detected {lang}; declared {', '.join(declared)}")
     key = (lang, row["script"])
     if key not in thresholds_cache:
         thresholds_cache[key] = thresholds_for(quality, lang, row["script"])
@@ -131,7 +134,7 @@ def write_curated(con: duckdb.DuckDBPyConnection, stage1_files: list[str], out_d
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE kept_docs AS
-        SELECT s.doc_id, s.source, s.source_version, s.record_id, s.lang, s.script, s.license_class, s.n_bytes, s.text
+        SELECT s.doc_id, s.source, s.source_version, s.record_id, d.lang, s.script, s.license_class, s.n_bytes, s.text
         FROM read_parquet(?) s JOIN decisions d ON d.doc_id = s.doc_id AND d.kept
         """,
         [stage1_files],

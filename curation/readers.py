@@ -316,16 +316,21 @@ def _load_hf(location: str) -> list[tuple[str, object]]:
 
 def _go_offline_unless_hub_reachable() -> None:
     """Without network, datasets retries for half a minute; offline mode fails (or hits the cache) at once."""
-    if "HF_HUB_OFFLINE" in os.environ:
-        return
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=2).close()
-    except OSError:
+    if "HF_HUB_OFFLINE" not in os.environ and not _hub_reachable():
         os.environ["HF_HUB_OFFLINE"] = "1"
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         # The libraries read the variable once, at import: tell the already imported ones too.
         for module, attribute in (("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config", "HF_HUB_OFFLINE")):
             if module in sys.modules:
                 setattr(sys.modules[module], attribute, True)
+
+
+def _hub_reachable() -> bool:
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=2).close()
+    except OSError:
+        return False
+    return True
 
 
 def hub_fingerprint(location: str) -> str:
