@@ -3,8 +3,10 @@
 Every document gets one decision row: kept, or the first rule it broke in pipeline order
 (langid, then quality, then dedup), with the measured value and the threshold. The row also holds
 the document's language as the policy sees it: the detected one when the detector was confident
-(`langid.min_score`), else "und" — a language the detector does not know is not junk, but no
-language-specific rule (stop words) can judge it. Changing a
+(`langid.min_score`), else "und" — a language the detector does not know is not junk. Language-
+specific thresholds (stop words above all) need a language we can trust: detected with confidence
+AND declared by the source. Otherwise the "und" thresholds apply, because a detector that knows
+fifty languages labels the other thousands as their neighbours, with confidence. Changing a
 threshold re-runs only this stage: a query over stored rows, not a re-crawl.
 """
 from __future__ import annotations
@@ -99,9 +101,10 @@ def _first_failure(row: dict, lang: str, require_declared: bool, declared: list[
     if require_declared and declared and lang != UNDETERMINED and lang not in declared:
         return ("langid", "undeclared_language", row["lang_score"], None,
                 f"detected {lang}; declared {', '.join(declared)}")
-    key = (lang, row["script"])
+    rules_lang = lang if lang in declared else UNDETERMINED
+    key = (rules_lang, row["script"])
     if key not in thresholds_cache:
-        thresholds_cache[key] = thresholds_for(quality, lang, row["script"])
+        thresholds_cache[key] = thresholds_for(quality, rules_lang, row["script"])
     failures = failed_rules({name: row[name] for name in SIGNAL_NAMES}, thresholds_cache[key])
     if failures:
         rule, value, threshold = failures[0]
