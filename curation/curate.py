@@ -148,8 +148,9 @@ def _executor(kind: str, pipeline: list, workers: int, logs: Path):
             from datatrove.executor.ray import RayPipelineExecutor
         except ImportError:
             raise AgoraError("--executor ray needs Ray: pip install 'agora[ray]'") from None
-        if not ray.is_initialized():
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        if not ray.is_initialized():  # join RAY_ADDRESS's cluster, or start a local one
+            local = {} if os.environ.get("RAY_ADDRESS") else {"num_cpus": workers, "include_dashboard": False}
+            ray.init(log_to_driver=False, **local)
         return RayPipelineExecutor(pipeline, tasks=workers, workers=workers, logging_dir=str(logs / "datatrove"),
                                    mem_per_cpu_gb=0.5)
     raise AgoraError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
