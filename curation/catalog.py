@@ -94,6 +94,64 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, source_id)
     );
     """,
+    # 4: mixtures and training runs (their per-document rows live in Parquet beside the catalog)
+    """
+    CREATE TABLE mixtures (
+        name VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        curation_run VARCHAR NOT NULL,
+        params VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        tokenizer_dir VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        train_tokens BIGINT NOT NULL,
+        created_at TIMESTAMP DEFAULT current_timestamp,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE mixture_parts (
+        mixture VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        lang VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        source_version INTEGER NOT NULL,
+        license_class VARCHAR NOT NULL,
+        docs BIGINT NOT NULL,
+        heldout_docs BIGINT NOT NULL,
+        available_tokens BIGINT NOT NULL,
+        target_tokens BIGINT NOT NULL,
+        epochs DOUBLE NOT NULL,
+        share DOUBLE NOT NULL,
+        excluded_reason VARCHAR
+    );
+    CREATE TABLE training_runs (
+        run_id VARCHAR PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        mixture VARCHAR,
+        mixture_version INTEGER,
+        base_run VARCHAR,
+        source VARCHAR,
+        config VARCHAR NOT NULL,
+        tokenizer_dir VARCHAR,
+        out_dir VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        steps INTEGER,
+        first_loss DOUBLE,
+        last_loss DOUBLE,
+        tokens_per_s DOUBLE
+    );
+    CREATE TABLE train_metrics (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, loss DOUBLE NOT NULL, lr DOUBLE);
+    CREATE TABLE eval_metrics (
+        run_id VARCHAR NOT NULL,
+        step INTEGER NOT NULL,
+        lang VARCHAR NOT NULL,
+        bits_per_byte DOUBLE NOT NULL,
+        docs BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        evaluated_at TIMESTAMP DEFAULT current_timestamp
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
