@@ -17,6 +17,29 @@ def _comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _token_count(value: str) -> int:
+    """2M, 500k, 1.5B or a plain number."""
+    scale = {"k": 10**3, "m": 10**6, "b": 10**9}.get(value[-1:].lower(), 1)
+    try:
+        count = float(value[:-1] if scale > 1 else value) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a token count: {value!r} (e.g. 2M, 500k)") from None
+    if count <= 0:
+        raise argparse.ArgumentTypeError("the token budget must be positive")
+    return int(count)
+
+
+def _weights(value: str) -> dict[str, float]:
+    weights = {}
+    for item in _comma_list(value):
+        lang, _, share = item.partition("=")
+        try:
+            weights[lang.strip()] = float(share)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"weights are lang=share pairs, e.g. de=0.3,fr=0.2; got {item!r}") from None
+    return weights
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workspace", metavar="DIR",
@@ -106,6 +129,40 @@ def build_parser() -> argparse.ArgumentParser:
     doc_show.add_argument("doc_id", metavar="DOC_ID")
     doc_show.add_argument("--run", metavar="RUN", help="curation run (default: the latest finished one)")
     doc_show.set_defaults(handler=cmd_docs_show)
+
+    mix = commands.add_parser("mix", help="training mixtures: which documents, how often, in which order")
+    mix_sub = mix.add_subparsers(dest="mix_command", metavar="create|show", required=True)
+    create = mix_sub.add_parser(
+        "create", parents=[common], help="choose a reproducible mixture from a curation run",
+        description="Sample curated documents by language and source into a token budget. Temperature sampling "
+                    "gives language l a share ∝ n_l^T (1 = natural proportions, 0 = uniform); UniMax spreads the "
+                    "budget as uniformly as an epoch cap allows. Within a language, sources get tokens in "
+                    "proportion to what they have. Token counts are real: a byte-level BPE tokenizer is trained "
+                    "on the mixture's training documents (or --tokenizer DIR is used).",
+    )
+    create.add_argument("name")
+    create.add_argument("--run", metavar="RUN", help="curation run (default: the latest finished one)")
+    create.add_argument("--budget-tokens", required=True, type=_token_count, metavar="N",
+                        help="training tokens, e.g. 2M, 500k, 1.5B")
+    sampling = create.add_mutually_exclusive_group()
+    sampling.add_argument("--temperature", type=float, metavar="T", help="temperature sampling exponent (default 0.3)")
+    sampling.add_argument("--unimax", action="store_true", help="UniMax: uniform budget, capped by --max-epochs")
+    create.add_argument("--max-epochs", type=float, metavar="E", help="at most E passes over any language's tokens")
+    create.add_argument("--languages", type=_comma_list, metavar="de,fr", help="only these languages")
+    create.add_argument("--sources", type=_comma_list, metavar="A,B", help="only these sources")
+    create.add_argument("--weights", type=_weights, metavar="de=0.3,fr=0.2", help="fixed shares for some languages")
+    create.add_argument("--license-policy", choices=["any", "open", "commercial"], default="any",
+                        help="commercial: no non-commercial or research-only sources; open: also no unknown")
+    create.add_argument("--holdout", type=float, default=0.01, metavar="F",
+                        help="share of each language's documents held out for evaluation (default 0.01)")
+    create.add_argument("--seed", type=int, default=0)
+    create.add_argument("--vocab-size", type=int, default=8192, metavar="V", help="BPE vocabulary (default 8192)")
+    create.add_argument("--tokenizer", metavar="DIR", help="use this tokenizer folder instead of training one")
+    create.set_defaults(handler=cmd_mix_create)
+    mix_show = mix_sub.add_parser("show", parents=[common], help="a mixture per language × source, and exclusions")
+    mix_show.add_argument("name")
+    mix_show.add_argument("--version", type=int, help="default: the latest")
+    mix_show.set_defaults(handler=cmd_mix_show)
 
     demo = commands.add_parser("demo", parents=[common], help="run the whole flow on the bundled examples")
     demo.set_defaults(handler=cmd_demo)
@@ -264,6 +321,55 @@ def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
         for member in cluster["members"]:
             fate = "kept" if member["kept"] else f"dropped ({member['rule']})"
             print(f"    {member['doc_id']}  {member['source']}:{member['record_id']}  {fate}")
+
+
+def cmd_mix_create(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.mixture import create_mixture
+
+    workspace.require()
+    if args.unimax and not args.max_epochs:
+        raise AgoraError("--unimax needs --max-epochs (the cap that makes it UniMax)")
+    mixture = create_mixture(
+        workspace, args.name, budget_tokens=args.budget_tokens, run_id=args.run,
+        method="unimax" if args.unimax else "temperature",
+        temperature=None if args.unimax else (0.3 if args.temperature is None else args.temperature),
+        max_epochs=args.max_epochs, languages=args.languages, sources=args.sources, weights=args.weights,
+        license_policy=args.license_policy, holdout=args.holdout, seed=args.seed, vocab_size=args.vocab_size,
+        tokenizer=args.tokenizer,
+    )
+    if args.json:
+        print_json(mixture)
+        return
+    if mixture["already_exists"]:
+        print(f"mixture {mixture['name']} v{mixture['version']} already has these inputs (nothing to do)")
+    print_mixture(mixture)
+
+
+def cmd_mix_show(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.mixture import show_mixture
+
+    mixture = show_mixture(workspace.require(), args.name, args.version)
+    if args.json:
+        print_json(mixture["parts"])
+    else:
+        print_mixture(mixture)
+
+
+def print_mixture(mixture: dict) -> None:
+    params = mixture["params"]
+    how = (f"UniMax, at most {params['max_epochs']} epochs" if params["method"] == "unimax"
+           else f"temperature {params['temperature']}" + (f", at most {params['max_epochs']} epochs"
+                                                          if params["max_epochs"] else ""))
+    print(f"mixture {mixture['name']} v{mixture['version']} from run {mixture['curation_run']}: "
+          f"{mixture['train_tokens']:,} training tokens of a {params['budget_tokens']:,} budget ({how}, "
+          f"license policy {params['license_policy']}, seed {params['seed']})")
+    print()
+    kept = [p for p in mixture["parts"] if not p["excluded_reason"]]
+    print_table(kept, ("lang", "source", "license_class", "docs", "heldout_docs", "available_tokens", "target_tokens",
+                       "epochs", "share"),
+                headers=("lang", "source", "license", "docs", "held out", "available", "target", "epochs", "share"))
+    for source, reason in mixture["excluded"]:
+        print(f"excluded: {source}: {reason}")
 
 
 def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> None:
