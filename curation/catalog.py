@@ -152,6 +152,18 @@ MIGRATIONS: list[str] = [
         evaluated_at TIMESTAMP DEFAULT current_timestamp
     );
     """,
+    # 5: withdrawals (a source is never deleted: it is marked, with the reason and time)
+    """
+    ALTER TABLE sources ADD COLUMN withdrawn_reason VARCHAR;
+    ALTER TABLE sources ADD COLUMN withdrawn_at TIMESTAMP;
+    CREATE OR REPLACE VIEW source_overview AS
+    SELECT s.source_id, s.name, s.version, s.status, s.records, s.malformed, s.bytes, s.file_bytes,
+           s.license, s.license_class, s.languages, s.language_profile, s.language_mismatch,
+           c.name AS contributor, c.organization, c.country, s.fingerprint, s.format, s.location,
+           s.text_fields, s.id_field, s.columns, s.description, s.homepage, s.attribution, s.registered_at,
+           s.withdrawn_reason, s.withdrawn_at
+    FROM sources s JOIN contributors c USING (contributor_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     doc_show.set_defaults(handler=cmd_docs_show)
 
     mix = commands.add_parser("mix", help="training mixtures: which documents, how often, in which order")
-    mix_sub = mix.add_subparsers(dest="mix_command", metavar="create|show", required=True)
+    mix_sub = mix.add_subparsers(dest="mix_command", metavar="create|show|rebuild", required=True)
     create = mix_sub.add_parser(
         "create", parents=[common], help="choose a reproducible mixture from a curation run",
         description="Sample curated documents by language and source into a token budget. Temperature sampling "
@@ -159,10 +159,29 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--vocab-size", type=int, default=8192, metavar="V", help="BPE vocabulary (default 8192)")
     create.add_argument("--tokenizer", metavar="DIR", help="use this tokenizer folder instead of training one")
     create.set_defaults(handler=cmd_mix_create)
+    rebuild = mix_sub.add_parser("rebuild", parents=[common],
+                                 help="a new version of a mixture without withdrawn data, with a diff per language")
+    rebuild.add_argument("name")
+    rebuild.set_defaults(handler=cmd_mix_rebuild)
     mix_show = mix_sub.add_parser("show", parents=[common], help="a mixture per language × source, and exclusions")
     mix_show.add_argument("name")
     mix_show.add_argument("--version", type=int, help="default: the latest")
     mix_show.set_defaults(handler=cmd_mix_show)
+
+    withdraw = commands.add_parser(
+        "withdraw", parents=[common], help="withdraw a source (consent withdrawn, takedown): it leaves new data",
+        description="Marks every version of the source withdrawn (history keeps it), lists the mixtures and "
+                    "training runs that used it, and re-runs the latest curation without it (stored signals are "
+                    "reused; duplicate clusters promote another contributor's copy). Then `agora mix rebuild`.")
+    withdraw.add_argument("source", metavar="SOURCE")
+    withdraw.add_argument("--reason", required=True, help="why (kept in the catalog)")
+    withdraw.set_defaults(handler=cmd_withdraw)
+
+    cred = commands.add_parser("credits", parents=[common],
+                               help="who must be credited for a mixture or a model, grouped by license class")
+    cred.add_argument("target", metavar="MIXTURE_OR_RUN")
+    cred.add_argument("--format", choices=["md", "json", "bibtex"], default="md")
+    cred.set_defaults(handler=cmd_credits)
 
     demo = commands.add_parser("demo", parents=[common], help="run the whole flow on the bundled examples")
     demo.set_defaults(handler=cmd_demo)
@@ -247,14 +266,15 @@ def _human(value) -> str:
 
 def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
     from curation.curate import curate, refilter
+    from curation.recipe import load_recipe
 
     workspace.require()
     if args.workers < 1:
         raise AgoraError("--workers must be at least 1")
     if args.refilter:
-        result = refilter(workspace, args.refilter, args.recipe)
+        result = refilter(workspace, args.refilter, load_recipe(args.recipe))
     else:
-        result = curate(workspace, args.recipe, args.sources, args.workers, args.executor,
+        result = curate(workspace, load_recipe(args.recipe), args.sources, args.workers, args.executor,
                         progress=not args.json)
     if args.json:
         print_json({k: v for k, v in result.items() if k not in ("recipe", "counts")})
@@ -370,6 +390,45 @@ def print_mixture(mixture: dict) -> None:
                 headers=("lang", "source", "license", "docs", "held out", "available", "target", "epochs", "share"))
     for source, reason in mixture["excluded"]:
         print(f"excluded: {source}: {reason}")
+
+
+def cmd_mix_rebuild(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.mixture import rebuild_mixture
+
+    mixture = rebuild_mixture(workspace.require(), args.name)
+    if args.json:
+        print_json(mixture)
+        return
+    print(f"mixture {mixture['name']}: v{mixture['previous_version']} -> v{mixture['version']}")
+    print_table(mixture["diff"], ("lang", "docs_before", "docs_after", "tokens_before", "tokens_after", "sources_removed"),
+                headers=("lang", "docs before", "docs after", "tokens before", "tokens after", "sources removed"))
+
+
+def cmd_withdraw(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.withdraw import withdraw
+
+    result = withdraw(workspace.require(), args.source, args.reason, progress=not args.json)
+    if args.json:
+        print_json(result)
+        return
+    print(f"withdrew {result['source']}: {result['reason']}")
+    for mixture in result["mixtures"]:
+        print(f"  used by mixture {mixture['mixture']} v{mixture['version']}: {mixture['tokens']:,} tokens")
+    for run in result["training_runs"]:
+        tokens = f": {run['tokens']:,} tokens" if run["tokens"] else ""
+        print(f"  used by {run['kind']} run {run['run_id']}{tokens}")
+    if "curation_run" in result:
+        c = result["curation_run"]
+        print(f"  re-curated without it: {c['before']} ({c['docs_out_before']} docs kept) -> "
+              f"{c['after']} ({c['docs_out_after']} docs kept)")
+    print("next: `agora mix rebuild NAME` for each mixture above")
+
+
+def cmd_credits(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.credits import credits, render
+
+    result = credits(workspace.require(), args.target)
+    print(render(result, "json" if args.json else args.format))
 
 
 def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> None:

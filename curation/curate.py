@@ -33,9 +33,9 @@ from curation.workspace import Workspace
 EXECUTORS = ("local", "ray")
 
 
-def curate(workspace: Workspace, recipe_path: str | None = None, source_names: list[str] | None = None,
+def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: list[str] | None = None,
            workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
-    recipe = load_recipe(recipe_path)
+    recipe = recipe or load_recipe()
     sources = _active_sources(workspace, source_names)
     run_id = "cur-" + _short_hash([recipe.fingerprint(), [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
     existing = _run_summary(workspace, run_id)
@@ -49,15 +49,14 @@ def curate(workspace: Workspace, recipe_path: str | None = None, source_names: l
     return _finish(workspace, run_id, recipe, sources, timings, clusters_from=None)
 
 
-def refilter(workspace: Workspace, parent_run: str, recipe_path: str | None) -> dict:
+def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
     """Stage 3 only: a new recipe over the stored signals (and clusters) of an earlier run."""
-    recipe = load_recipe(recipe_path)
     parent = _run_summary(workspace, parent_run)
     if not parent:
         raise NotFound(f"no run {parent_run!r} (see `agora runs`)")
     if parent["status"] != "finished":
         raise AgoraError(f"run {parent_run} is not finished; run `agora curate` again to complete it first")
-    parent_recipe = Recipe(parent["recipe_path"], parent["recipe"])
+    parent_recipe = run_recipe(workspace, parent_run)
     if recipe.stage1_settings() != parent_recipe.stage1_settings():
         raise AgoraError("this recipe changes stage-1 settings (langid backend, PII kinds or MinHash); "
                          "run a full `agora curate --recipe …` instead of --refilter")
@@ -235,6 +234,14 @@ def _start_run(workspace: Workspace, run_id: str, recipe: Recipe, parent: str | 
             "VALUES (?, 'curate', ?, ?, ?, 'running', ?)",
             [run_id, json.dumps({"path": recipe.path, "data": recipe.data}), __version__, _now(), parent],
         )
+
+
+def run_recipe(workspace: Workspace, run_id: str) -> Recipe:
+    """The recipe a run used, as stored in the catalog (the file may have changed since)."""
+    run = _run_summary(workspace, run_id)
+    if not run:
+        raise NotFound(f"no run {run_id!r} (see `agora runs`)")
+    return Recipe(run["recipe_path"], run["recipe"])
 
 
 def _run_summary(workspace: Workspace, run_id: str) -> dict | None:

@@ -33,6 +33,11 @@ def normalize_spdx(license_id: str) -> str:
     raise AgoraError(f"license {license_id!r} is not a valid SPDX id{hint}")
 
 
+def obligation(license_class_name: str) -> str:
+    """What using data of this class asks, in one sentence (data/licenses.yaml)."""
+    return _table()["obligations"][license_class_name]
+
+
 def license_class(spdx_id: str) -> str:
     table = _table()
     if spdx_id in table["exact"]:

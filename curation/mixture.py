@@ -252,3 +252,46 @@ def show_mixture(workspace: Workspace, name: str, version: int | None = None) ->
 
 def _hash(value) -> str:
     return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+def rebuild_mixture(workspace: Workspace, name: str) -> dict:
+    """A new version of a mixture, with the same settings, on the latest curation run (which leaves
+    out withdrawn sources), tokenized with the same tokenizer so the counts compare; with a diff."""
+    old = show_mixture(workspace, name)
+    params = old["params"]
+    new = create_mixture(
+        workspace, name, budget_tokens=params["budget_tokens"], run_id=latest_run(workspace),
+        method=params["method"], temperature=params["temperature"], max_epochs=params["max_epochs"],
+        languages=params["languages"] or None, sources=_still_active(workspace, params["sources"]) or None,
+        weights=params["weights"], license_policy=params["license_policy"], holdout=params["holdout"],
+        seed=params["seed"], vocab_size=params["vocab_size"], tokenizer=params["tokenizer"] or old["tokenizer_dir"],
+    )
+    return {**new, "previous_version": old["version"], "diff": _diff(old["parts"], new["parts"])}
+
+
+def _still_active(workspace: Workspace, names: list[str]) -> list[str]:
+    if not names:
+        return []
+    with open_catalog(workspace) as con:
+        active = {n for (n,) in con.execute("SELECT DISTINCT name FROM sources WHERE status = 'active'").fetchall()}
+    return [n for n in names if n in active]
+
+
+def _diff(before: list[dict], after: list[dict]) -> list[dict]:
+    """Per language: documents and target tokens before and after, and the sources that left."""
+    def per_lang(parts):
+        table = defaultdict(lambda: {"docs": 0, "tokens": 0, "sources": set()})
+        for p in parts:
+            if not p["excluded_reason"]:
+                table[p["lang"]]["docs"] += p["docs"]
+                table[p["lang"]]["tokens"] += p["target_tokens"]
+                table[p["lang"]]["sources"].add(p["source"])
+        return table
+
+    old, new = per_lang(before), per_lang(after)
+    return [
+        {"lang": lang, "docs_before": old[lang]["docs"], "docs_after": new[lang]["docs"],
+         "tokens_before": old[lang]["tokens"], "tokens_after": new[lang]["tokens"],
+         "sources_removed": sorted(old[lang]["sources"] - new[lang]["sources"])}
+        for lang in sorted(set(old) | set(new))
+    ]

@@ -12,7 +12,7 @@ PUBLIC_FIELDS = (
     "name", "version", "status", "records", "malformed", "bytes", "file_bytes", "license", "license_class",
     "languages", "language_profile", "language_mismatch", "contributor", "organization", "country",
     "fingerprint", "format", "location", "text_fields", "id_field", "columns", "description", "homepage",
-    "attribution", "registered_at",
+    "attribution", "registered_at", "withdrawn_reason", "withdrawn_at",
 )
 
 
@@ -21,6 +21,7 @@ def public_source(row: dict) -> dict:
     source["language_profile"] = json.loads(row["language_profile"])
     source["language_mismatch"] = row["language_mismatch"] or []
     source["registered_at"] = row["registered_at"].isoformat(timespec="seconds")
+    source["withdrawn_at"] = row["withdrawn_at"].isoformat(timespec="seconds") if row["withdrawn_at"] else None
     return source
 
 
