@@ -183,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     cred.add_argument("--format", choices=["md", "json", "bibtex"], default="md")
     cred.set_defaults(handler=cmd_credits)
 
+    report = commands.add_parser(
+        "report", parents=[common], help="one self-contained HTML page: data, curation, mixture, training, lineage",
+        description="Plots and tables of languages before and after curation, the filter funnel, duplicates "
+                    "shared across contributors, the mixture's budget against what is available, training and "
+                    "per-language evaluation curves, and the sources with their licenses. Opens offline.")
+    report.add_argument("--run", metavar="RUN", help="curation run (default: the model's or mixture's, else the latest)")
+    report.add_argument("--mixture", metavar="NAME")
+    report.add_argument("--model", metavar="RUN", help="training run")
+    report.add_argument("--out", required=True, metavar="FILE.html")
+    report.set_defaults(handler=cmd_report)
+
     demo = commands.add_parser("demo", parents=[common], help="run the whole flow on the bundled examples")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -429,6 +440,18 @@ def cmd_credits(args: argparse.Namespace, workspace: Workspace) -> None:
 
     result = credits(workspace.require(), args.target)
     print(render(result, "json" if args.json else args.format))
+
+
+def cmd_report(args: argparse.Namespace, workspace: Workspace) -> None:
+    from pathlib import Path
+
+    from curation.report import write_report
+
+    path = write_report(workspace.require(), Path(args.out), args.run, args.mixture, args.model)
+    if args.json:
+        print_json({"report": str(path)})
+    else:
+        print(f"report written to {path}")
 
 
 def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> None:
