@@ -168,6 +168,63 @@ def build_parser() -> argparse.ArgumentParser:
     mix_show.add_argument("--version", type=int, help="default: the latest")
     mix_show.set_defaults(handler=cmd_mix_show)
 
+    tr = commands.add_parser(
+        "train", parents=[common], help="pretrain a causal LM from scratch on a mixture",
+        description="Packs the mixture's manifest into token shards (once), then trains a Llama-style model with "
+                    "AdamW, warmup + cosine decay, gradient clipping; checkpoints every quarter of the run; evaluates "
+                    "bits per byte per language on the held-out documents; writes a Hugging Face model folder with a "
+                    "model card. Data-parallel: torchrun --nproc-per-node N -m training.train (see README).")
+    tr.add_argument("--mixture", required=True, metavar="NAME")
+    tr.add_argument("--model", default="tiny", help="tiny (CPU demo), small (~110M, a GPU) or a config.json")
+    tr.add_argument("--steps", type=int, default=200)
+    tr.add_argument("--batch-tokens", type=int, default=8192, metavar="N", help="tokens per optimizer step")
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", action="store_true", help="continue this run from its last checkpoint")
+    tr.add_argument("--out", metavar="DIR", help="run folder (default: WORKSPACE/models/RUN)")
+    tr.set_defaults(handler=cmd_train)
+
+    ft = commands.add_parser("finetune", parents=[common], help="fine-tune a trained model on a registered source")
+    ft.add_argument("--from", dest="base", required=True, metavar="RUN_OR_DIR")
+    ft.add_argument("--source", required=True, metavar="NAME")
+    ft.add_argument("--format", choices=["instruct", "text"], default="instruct",
+                    help="instruct: learn the responses only (prompt tokens are masked); text: continue pretraining")
+    ft.add_argument("--prompt-field", default="prompt")
+    ft.add_argument("--response-field", default="response")
+    ft.add_argument("--steps", type=int, default=100)
+    ft.add_argument("--batch-tokens", type=int, default=4096, metavar="N")
+    ft.add_argument("--lr", type=float, default=3e-4)
+    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--out", metavar="DIR")
+    ft.set_defaults(handler=cmd_finetune)
+
+    ev = commands.add_parser("eval", parents=[common], help="bits per byte per language on held-out documents")
+    ev.add_argument("--model", required=True, metavar="RUN_OR_DIR")
+    ev.add_argument("--mixture", metavar="NAME", help="whose held-out split (default: the model's mixture)")
+    ev.set_defaults(handler=cmd_eval)
+
+    gen = commands.add_parser("generate", parents=[common], help="continue a prompt with a trained model")
+    gen.add_argument("--model", required=True, metavar="RUN_OR_DIR")
+    gen.add_argument("prompt")
+    gen.add_argument("--max-new-tokens", type=int, default=64)
+    gen.add_argument("--temperature", type=float, default=0.7, help="0 = greedy")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.set_defaults(handler=cmd_generate)
+
+    models = commands.add_parser("models", parents=[common], help="list training runs")
+    models.set_defaults(handler=cmd_models)
+
+    lineage = commands.add_parser("lineage", help="trace a model or a document to its data and contributors")
+    lineage_sub = lineage.add_subparsers(dest="lineage_command", metavar="model|doc", required=True)
+    lin_model = lineage_sub.add_parser("model", parents=[common],
+                                       help="mixture → sources → contributors, licenses, countries; docs and tokens")
+    lin_model.add_argument("model", metavar="RUN_OR_DIR")
+    lin_model.set_defaults(handler=cmd_lineage_model)
+    lin_doc = lineage_sub.add_parser("doc", parents=[common],
+                                     help="record → signals → decision → cluster → mixtures → training steps")
+    lin_doc.add_argument("doc_id", metavar="DOC_ID")
+    lin_doc.set_defaults(handler=cmd_lineage_doc)
+
     withdraw = commands.add_parser(
         "withdraw", parents=[common], help="withdraw a source (consent withdrawn, takedown): it leaves new data",
         description="Marks every version of the source withdrawn (history keeps it), lists the mixtures and "
@@ -452,6 +509,118 @@ def cmd_report(args: argparse.Namespace, workspace: Workspace) -> None:
         print_json({"report": str(path)})
     else:
         print(f"report written to {path}")
+
+
+def cmd_train(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.model_runs import evaluate, pretrain
+
+    result = pretrain(workspace.require(), args.mixture, model=args.model, steps=args.steps,
+                      batch_tokens=args.batch_tokens, lr=args.lr, seed=args.seed, resume=args.resume, out=args.out,
+                      quiet=args.json)
+    result["eval"] = evaluate(workspace, result["run_id"])["bits_per_byte"]
+    if args.json:
+        print_json(result)
+        return
+    print(f"trained {result['run_id']}: {result['steps']} steps, loss {result['first_loss']:.3f} -> "
+          f"{result['last_loss']:.3f}, {result['tokens_per_s']:,.0f} tokens/s; model in {result['out_dir']}")
+    print_bpb(result["eval"])
+
+
+def print_bpb(scores: dict) -> None:
+    print("bits per byte on held-out documents: " + ", ".join(
+        f"{lang} {value:.3f}" if value is not None else f"{lang} (no held-out doc)" for lang, value in scores.items()))
+
+
+def cmd_finetune(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.model_runs import finetune
+
+    result = finetune(workspace.require(), args.base, args.source, fmt=args.format, prompt_field=args.prompt_field,
+                      response_field=args.response_field, steps=args.steps, batch_tokens=args.batch_tokens,
+                      lr=args.lr, seed=args.seed, out=args.out, quiet=args.json)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"fine-tuned {result['run_id']}: {result['steps']} steps, loss {result['first_loss']:.3f} -> "
+              f"{result['last_loss']:.3f}; model in {result['out_dir']}")
+
+
+def cmd_eval(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.model_runs import evaluate
+
+    result = evaluate(workspace.require(), args.model, args.mixture)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result['run_id'] or result['model_dir']} on mixture {result['mixture']} v{result['mixture_version']}")
+        print_bpb(result["bits_per_byte"])
+
+
+def cmd_generate(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.model_runs import generate_text
+
+    text = generate_text(workspace.require(), args.model, args.prompt, args.max_new_tokens, args.temperature,
+                         args.seed)
+    if args.json:
+        print_json({"prompt": args.prompt, "text": text})
+    else:
+        print(args.prompt + text)
+
+
+def cmd_models(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.catalog import fetch_dicts, open_catalog
+
+    with open_catalog(workspace.require()) as con:
+        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, base_run, source, status, steps, "
+                                "first_loss, last_loss, tokens_per_s, out_dir FROM training_runs ORDER BY started_at")
+    if args.json:
+        print_json(runs)
+    elif not runs:
+        print("no training runs yet (see `agora train --help`)")
+    else:
+        print_table(runs, ("run_id", "kind", "mixture", "base_run", "source", "status", "steps", "last_loss"))
+
+
+def cmd_lineage_model(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.lineage import model_lineage
+
+    lineage = model_lineage(workspace.require(), args.model)
+    if args.json:
+        print_json(lineage)
+        return
+    chain = " <- ".join(f"{r['kind']} {r['run_id']}" for r in lineage["training_chain"])
+    print(f"model {lineage['run_id']}: {chain}")
+    if lineage["mixture"]:
+        m = lineage["mixture"]
+        print(f"mixture {m['name']} v{m['version']}, from curation run {m['curation_run']}")
+    print_table(lineage["sources"], ("name", "version", "contributor", "country", "license", "license_class", "docs",
+                                     "tokens", "languages"))
+    for source in lineage["finetune_sources"]:
+        print(f"fine-tuned on {source['name']} v{source['version']} ({source['contributor']}, {source['license']})")
+
+
+def cmd_lineage_doc(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.lineage import doc_lineage
+
+    lineage = doc_lineage(workspace.require(), args.doc_id)
+    if args.json:
+        print_json(lineage)
+        return
+    decision = lineage["decision"]
+    print(f"document {lineage['doc_id']}: {lineage['source']} v{lineage['source_version']} record "
+          f"{lineage['record_id']}")
+    print(f"  contributor  {lineage['contributor']} ({lineage['country']}), {lineage['license']} "
+          f"({lineage['license_class']}), source {lineage['source_status']}")
+    print(f"  curation     run {lineage['curation_run']}: " + ("kept" if decision["kept"] else
+          f"dropped at {decision['step']} by {decision['rule']}" + (f" ({decision['detail']})" if decision["detail"] else "")))
+    if lineage["cluster"]:
+        print(f"  duplicates   {lineage['cluster']['kind']} cluster of {len(lineage['cluster']['members'])}")
+    for mixture in lineage["mixtures"]:
+        role = "held out" if mixture["held_out"] else f"{mixture['repeats']} time(s)"
+        print(f"  mixture      {mixture['name']} v{mixture['version']}: {role}")
+    for run in lineage["training_runs"]:
+        steps = run["steps"]
+        shown = ", ".join(map(str, steps[:20])) + (" …" if len(steps) > 20 else "")
+        print(f"  training     {run['kind']} {run['run_id']}: {len(steps)} step(s) saw it: {shown}")
 
 
 def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> None:

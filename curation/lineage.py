@@ -67,7 +67,7 @@ def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
                                        "FROM source_overview WHERE name = ? AND version = ?",
                                   [source["name"], source["version"]])[0]
         mixtures = fetch_dicts(con, "SELECT name, version, path FROM mixtures ORDER BY name, version")
-        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, out_dir FROM training_runs "
+        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, out_dir, config FROM training_runs "
                                 "WHERE mixture IS NOT NULL ORDER BY run_id")
     used_in = []
     for mixture in mixtures:
@@ -77,9 +77,14 @@ def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
                             "held_out": held_out})
     training = []
     for run in runs:
-        if any(m["name"] == run["mixture"] and m["version"] == run["mixture_version"] and m["repeats"] for m in used_in):
+        mixture = next((m for m in mixtures if m["name"] == run["mixture"] and m["version"] == run["mixture_version"]),
+                       None)
+        if mixture and any(m["name"] == mixture["name"] and m["version"] == mixture["version"] and m["repeats"]
+                           for m in used_in):
+            seq_len = json.loads(run["config"])["seq_len"]
             training.append({"run_id": run["run_id"], "kind": run["kind"],
-                             "steps": steps_that_saw(Path(run["out_dir"]), doc_id)})
+                             "steps": steps_that_saw(Path(run["out_dir"]), Path(mixture["path"]) / "packed",
+                                                     seq_len, doc_id)})
     return {
         "doc_id": doc_id, "source": source["name"], "source_version": source["version"],
         "record_id": explained["record"]["record_id"], "contributor": contributor["contributor"],
@@ -103,9 +108,23 @@ def _in_mixture(path: Path, doc_id: str) -> tuple[int, bool]:
     return repeats, bool(held)
 
 
-def steps_that_saw(run_dir: Path, doc_id: str) -> list[int]:
-    """Training steps whose batches held tokens of the document: the run's record of token windows
-    joined with the packed shards' token→document index."""
-    from training.lineage import steps_with_document
-
-    return steps_with_document(run_dir, doc_id)
+def steps_that_saw(run_dir: Path, packed_dir: Path, seq_len: int, doc_id: str) -> list[int]:
+    """Training steps (1-based, as in train_metrics) whose batches held tokens of the document: the
+    run's record of token windows joined with the packed shards' token→document index."""
+    windows = sorted((run_dir / "windows").glob("*.parquet"))
+    if not windows:
+        return []
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            """
+            SELECT DISTINCT w.step + 1 AS step
+            FROM read_parquet(?) w, (SELECT start, n_tokens FROM read_parquet(?) WHERE doc_id = ?) d
+            WHERE w.start < d.start + d.n_tokens AND d.start < w.start + ? + 1
+            ORDER BY step
+            """,
+            [[str(f) for f in windows], str(packed_dir / "index.parquet"), doc_id, seq_len],
+        ).fetchall()
+    finally:
+        con.close()
+    return [step for (step,) in rows]

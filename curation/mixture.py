@@ -71,7 +71,7 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    texts = _text_reader(workspace, run_id)
+    texts = text_reader(workspace, run_id)
     tok = _tokenizer(tokenizer, vocab_size, (texts(d["doc_id"] for d in train)), tmp / "tokenizer")
     for doc, n_tokens in zip(train, _count_tokens(tok, texts(d["doc_id"] for d in train))):
         doc["n_tokens"] = n_tokens
@@ -165,7 +165,7 @@ def _holdout(docs: list[dict], fraction: float, seed: int) -> set[str]:
     return set().union(*(holdout_split(ids, fraction, seed) for ids in by_lang.values())) if fraction else set()
 
 
-def _text_reader(workspace: Workspace, run_id: str):
+def text_reader(workspace: Workspace, run_id: str):
     """A function from doc_ids to their curated texts, in the same order, streamed from Parquet."""
     curated = str(workspace.run_dir(run_id) / "curated" / "*" / "*.parquet")
 
