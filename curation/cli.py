@@ -641,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("agora: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `agora … | head`: the reader left, which is not an error
+        sys.stderr.close()
+        return 0
     return 0
 
 
