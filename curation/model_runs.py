@@ -35,6 +35,8 @@ def pretrain(workspace: Workspace, mixture: str, *, model: str = "tiny", steps: 
               "seed": seed}
     run_id = "train-" + _hash([mix["name"], mix["version"], config])
     out_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
+    if (done := _finished(workspace, run_id)) and not resume:
+        return done
     _start(workspace, run_id, "pretrain", config, out_dir, mix["tokenizer_dir"], mixture=(mix["name"], mix["version"]),
            resume=resume)
     result = train(TrainConfig(out_dir=str(out_dir), model=model, tokenizer=mix["tokenizer_dir"], steps=steps,
@@ -67,6 +69,8 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
               "batch_tokens": batch_tokens, "lr": lr, "seed": seed}
     run_id = "ft-" + _hash(config)
     out_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
+    if done := _finished(workspace, run_id):
+        return done
     records = [r for r in iter_records(_spec(src, fmt, prompt_field, response_field)) if not isinstance(r, Malformed)]
     if fmt == "instruct":
         pairs = [(str(r.fields[prompt_field]), str(r.fields[response_field])) for r in records]
@@ -130,8 +134,8 @@ def _start(workspace: Workspace, run_id: str, kind: str, config: dict, out_dir: 
     with open_catalog(workspace) as con:
         existing = fetch_dicts(con, "SELECT status FROM training_runs WHERE run_id = ?", [run_id])
         if existing and not resume:
-            raise AgoraError(f"training run {run_id} with these settings exists ({existing[0]['status']}); "
-                             f"use --resume to continue it, or change a setting")
+            raise AgoraError(f"training run {run_id} with these settings was interrupted; "
+                             f"use --resume to continue it from its last checkpoint")
         if existing:
             con.execute("UPDATE training_runs SET status = 'running' WHERE run_id = ?", [run_id])
             return
@@ -140,6 +144,16 @@ def _start(workspace: Workspace, run_id: str, kind: str, config: dict, out_dir: 
             "tokenizer_dir, out_dir, status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
             [run_id, kind, mixture[0] if mixture else None, mixture[1] if mixture else None, base_run, source,
              json.dumps(config), tokenizer_dir, str(out_dir), _now()])
+
+
+def _finished(workspace: Workspace, run_id: str) -> dict | None:
+    """The summary of a finished run with these settings: training again would give the same model."""
+    with open_catalog(workspace) as con:
+        rows = fetch_dicts(con, "SELECT run_id, out_dir, steps, first_loss, last_loss, tokens_per_s FROM training_runs "
+                                "WHERE run_id = ? AND status = 'finished'", [run_id])
+    if not rows:
+        return None
+    return {**rows[0], "out_dir": str(Path(rows[0]["out_dir"]) / "model"), "already_done": True}
 
 
 def _finish(workspace: Workspace, run_id: str, result) -> dict:
@@ -153,7 +167,7 @@ def _finish(workspace: Workspace, run_id: str, result) -> dict:
     write_model_card(workspace, run_id)
     return {"run_id": run_id, "out_dir": str(result.model_dir), "steps": result.steps,
             "first_loss": result.first_loss, "last_loss": result.last_loss, "tokens_per_s": result.tokens_per_s,
-            "parameters": result.n_params}
+            "parameters": result.n_params, "already_done": False}
 
 
 def _hash(value) -> str:
