@@ -6,11 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from curation.errors import AgoraError
 from curation.langid import BACKENDS
 from curation.pii import KINDS as PII_KINDS
+from curation.yamlfile import load_mapping
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "pipelines" / "default.yaml"
 SECTIONS = {"version", "steps", "langid", "quality", "pii", "dedup"}
@@ -75,17 +74,7 @@ def _short_hash(value) -> str:
 
 def load_recipe(path: str | Path | None = None) -> Recipe:
     recipe_path = Path(path) if path else DEFAULT_RECIPE
-    if not recipe_path.is_file():
-        raise AgoraError(f"recipe not found: {recipe_path}")
-    try:
-        data = yaml.safe_load(recipe_path.read_text("utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise AgoraError(f"recipe {recipe_path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise AgoraError(f"recipe {recipe_path} must be a mapping with sections {', '.join(sorted(SECTIONS))}")
-    unknown = sorted(set(data) - SECTIONS)
-    if unknown:
-        raise AgoraError(f"recipe {recipe_path}: unknown section(s) {', '.join(unknown)}; known: {', '.join(sorted(SECTIONS))}")
+    data = load_mapping(recipe_path, "recipe", SECTIONS)
     recipe = Recipe(str(recipe_path), data)
     backend = recipe.langid_backend
     if backend not in BACKENDS:
