@@ -36,7 +36,7 @@ class PackedBatches:
     """Random windows of `seq_len + 1` tokens from a packed stream, as nanoGPT samples them."""
 
     def __init__(self, tokens: PackedTokens, seq_len: int, micro_batch: int, seed: int):
-        if len(tokens) <= seq_len + 1:
+        if len(tokens) < seq_len + 1:
             raise ValueError(f"{tokens.path} holds {len(tokens)} tokens, too few for windows of {seq_len + 1}")
         self.tokens, self.seq_len, self.micro_batch, self.seed = tokens, seq_len, micro_batch, seed
         self.vocab_size = tokens.vocab_size
@@ -44,7 +44,7 @@ class PackedBatches:
     def positions(self, step: int, micro_step: int, rank: int) -> np.ndarray:
         """Window starts, drawn uniformly from a generator seeded by (seed, step, micro_step, rank)."""
         rng = np.random.default_rng([self.seed, step, micro_step, rank])
-        return rng.integers(0, len(self.tokens) - self.seq_len - 1, self.micro_batch, dtype=np.int64)
+        return rng.integers(0, len(self.tokens) - self.seq_len, self.micro_batch, dtype=np.int64)
 
     def batch(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         windows = torch.from_numpy(np.stack([self.tokens.window(int(s), self.seq_len + 1) for s in positions]))

@@ -21,7 +21,7 @@ def generate(model_dir: str | Path, prompt: str, max_new_tokens: int = 200, temp
     eos = tokenizer.eos_token_id
     input_ids = torch.tensor([[eos] + tokenizer.encode(prompt, add_special_tokens=False)])
     torch.manual_seed(seed)
-    sampling = dict(do_sample=True, temperature=temperature, top_k=None) if temperature > 0 else dict(do_sample=False)
+    sampling = dict(do_sample=True, temperature=temperature) if temperature > 0 else dict(do_sample=False)
     output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new_tokens,
                             eos_token_id=eos, pad_token_id=eos, **sampling)
     return tokenizer.decode(output[0, input_ids.shape[1]:], skip_special_tokens=True)

@@ -1,9 +1,10 @@
 """The model: a Hugging Face causal LM built from a config, never from downloaded weights.
 
 Llama-style (RMSNorm, rotary positions, SwiGLU, no biases) through `LlamaForCausalLM`, with input
-and output embeddings tied and PyTorch's scaled-dot-product attention. On the tiny-shakespeare
-benchmark it reaches a given validation loss in fewer steps than GPT-2 style at the same size and
-about the same step time (benchmarks/RESULTS.md, "Training (tiny-shakespeare)").
+and output embeddings tied and PyTorch's scaled-dot-product attention. Measured, not guessed: on
+tiny-shakespeare at nanoGPT's CPU size it reached validation loss 1.90 in 650 iterations where a
+GPT-2-style nanoGPT (learned positions, LayerNorm, GELU) needed 1,800, at ~14% more time per step:
+0.42x the wall time (benchmarks/RESULTS.md, "Training (tiny-shakespeare)").
 """
 from __future__ import annotations
 
