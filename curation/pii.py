@@ -46,7 +46,8 @@ _AT_RE = re.compile("@")
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4_RE = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)")
-_DOTTED_QUAD_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
+# \d\d{0,2}, not \d{1,3}: `re` skips ahead only to a pattern that opens with a class.
+_DOTTED_QUAD_RE = re.compile(r"\d\d{0,2}\.\d{1,3}\.\d{1,3}\.\d")
 _IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])")
 
 _SEP = r"[ .\-\u00a0]"  # between digit groups of a phone number

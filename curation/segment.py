@@ -120,6 +120,27 @@ def words_and_symbols(text: str) -> tuple[list[str], int]:
     return parts[1::2], len(chunks) - sum(map(contains, chunks, repeat(_WORD_MARK)))
 
 
+def words_by_line(lines: list[str]) -> tuple[list[str], list[int], int]:
+    """(all words, words per line, symbol-only chunks) of `lines`: what words_and_symbols gives
+    line by line. No word holds whitespace, so each whitespace-separated chunk is cut on its own,
+    and a chunk of ASCII letters and digits (most chunks of most text) is one word without a
+    regex call."""
+    found: list[str] = []
+    per_line = []
+    symbols = 0
+    for line in lines:
+        before = len(found)
+        for chunk in line.split():
+            if chunk.isascii() and chunk.isalnum():
+                found.append(chunk)
+            elif chunk_words := WORD_RE.findall(chunk):
+                found += chunk_words
+            else:
+                symbols += _WORD_MARK not in chunk  # as in words_and_symbols, where a NUL reads as a word
+        per_line.append(len(found) - before)
+    return found, per_line, symbols
+
+
 def is_unspaced_token(word: str) -> bool:
     """True for a one-letter word of a script written without spaces (no separator around it)."""
     return _UNSPACED_RE.match(word) is not None

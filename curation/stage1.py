@@ -54,6 +54,8 @@ STAGE1_SCHEMA = pa.schema(
         ("signature", pa.list_(pa.uint32())),
     ]
 )
+_LIST_COLUMNS = ("shingles", "signature")  # uint32 arrays: to Arrow from numpy, not via Python lists
+_SCALAR_SCHEMA = pa.schema([field for field in STAGE1_SCHEMA if field.name not in _LIST_COLUMNS])
 
 
 def source_dir(stage1_root: Path, source: dict) -> Path:
@@ -210,7 +212,7 @@ class WriteStage1(PipelineStep):
             "script": meta["script"], **{f"pii_{kind}": n for kind, n in meta["pii"].items()},
             **{name: _number(meta["signals"][name]) for name in SIGNAL_NAMES},
             "quality": meta["quality"], "content_hash": meta["content_hash"],
-            "shingles": meta["shingles"].astype(np.uint32).tolist(), "signature": meta["signature"].tolist(),
+            "shingles": meta["shingles"], "signature": meta["signature"],
         }
 
 
@@ -225,13 +227,30 @@ class _AtomicParquet:
         self.writer = pq.ParquetWriter(self.tmp, STAGE1_SCHEMA)
 
     def write(self, rows: list[dict]) -> None:
-        self.writer.write_table(pa.Table.from_pylist(rows, schema=STAGE1_SCHEMA))
+        self.writer.write_table(_table(rows))
 
     def close(self, rows: list[dict]) -> None:
         if rows:
             self.write(rows)
         self.writer.close()
         os.replace(self.tmp, self.path)
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    """Rows as a STAGE1_SCHEMA table: scalars through Arrow's row conversion, lists straight from numpy."""
+    scalars = pa.Table.from_pylist(rows, schema=_SCALAR_SCHEMA)
+    columns = [
+        _uint32_lists([row[field.name] for row in rows]) if field.name in _LIST_COLUMNS else scalars[field.name]
+        for field in STAGE1_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=STAGE1_SCHEMA)
+
+
+def _uint32_lists(arrays: list[np.ndarray]) -> pa.ListArray:
+    """One list per array, from their concatenation and offsets: no Python object per value."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    np.cumsum([len(a) for a in arrays], out=offsets[1:])
+    return pa.ListArray.from_arrays(offsets, np.concatenate(arrays).astype(np.uint32, copy=False))
 
 
 def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[PipelineStep]:
