@@ -164,6 +164,10 @@ MIGRATIONS: list[str] = [
            s.withdrawn_reason, s.withdrawn_at
     FROM sources s JOIN contributors c USING (contributor_id);
     """,
+    # 6: the checkpoints a training run kept (the newest ones; older ones are pruned by the trainer)
+    """
+    CREATE TABLE checkpoints (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, path VARCHAR NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

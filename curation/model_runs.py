@@ -157,7 +157,12 @@ def _finished(workspace: Workspace, run_id: str) -> dict | None:
 
 
 def _finish(workspace: Workspace, run_id: str, result) -> dict:
+    from training.checkpoint import checkpoints
+
     with open_catalog(workspace) as con:
+        con.execute("DELETE FROM checkpoints WHERE run_id = ?", [run_id])
+        for folder in checkpoints(result.out_dir):
+            con.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", [run_id, int(folder.name.split("-")[1]), str(folder)])
         con.execute("DELETE FROM train_metrics WHERE run_id = ?", [run_id])
         con.executemany("INSERT INTO train_metrics VALUES (?, ?, ?, NULL)",
                         [[run_id, step + 1, loss] for step, loss in enumerate(result.losses)])

@@ -77,6 +77,14 @@ def test_manifest_is_identical_on_every_run(capsys, trained, tmp_path):
 def test_training_is_recorded_with_eval_for_every_language(capsys, trained):
     [run] = agora(capsys, trained, "models")
     assert run["status"] == "finished" and run["steps"] == 4
+    import duckdb
+
+    con = duckdb.connect(str(trained / "catalog.duckdb"), read_only=True)
+    steps = [s for (s,) in con.execute("SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", [run["run_id"]])
+             .fetchall()]
+    metrics = con.execute("SELECT count(*) FROM train_metrics WHERE run_id = ?", [run["run_id"]]).fetchone()[0]
+    con.close()
+    assert steps[-1] == 4 and metrics == 4
     result = agora(capsys, trained, "eval", "--model", run["run_id"])
     languages = {p["lang"] for p in agora(capsys, trained, "mix", "show", "demo") if not p["excluded_reason"]}
     assert set(result["bits_per_byte"]) == languages
