@@ -23,6 +23,8 @@ from curation.report import write_report
 from curation.runs import latest_run
 from curation.workspace import Workspace
 
+EXAMPLE_CARDS = Path(__file__).resolve().parent.parent / "examples" / "contributions"
+
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & Co'
 
@@ -38,8 +40,12 @@ CURATION_CHARTS = [
 
 @pytest.fixture(scope="module")
 def demo_ws(tmp_path_factory) -> Workspace:
+    """The bundled examples registered and curated (no mixture or model yet)."""
     root = tmp_path_factory.mktemp("report") / "ws"
-    assert main(["demo", "--workspace", str(root)]) == 0
+    assert main(["init", "--workspace", str(root)]) == 0
+    for card in sorted(EXAMPLE_CARDS.glob("*/datacard.yaml")):
+        assert main(["register", "--card", str(card), "--workspace", str(root), "--json"]) == 0
+    assert main(["curate", "--workspace", str(root), "--json"]) == 0
     return Workspace(root)
 
 
