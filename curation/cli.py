@@ -345,11 +345,11 @@ def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
         result = curate(workspace, load_recipe(args.recipe), args.sources, args.workers, args.executor,
                         progress=not args.json)
     if args.json:
-        print_json({k: v for k, v in result.items() if k not in ("recipe", "counts")})
+        print_json({k: v for k, v in result.items() if k not in ("recipe", "funnel")})
         return
     if result["already_done"]:
         print(f"run {result['run_id']} already finished with these inputs (nothing to do)")
-    print_funnel(result["run_id"], result["counts"])
+    print_funnel(result["run_id"], result["funnel"])
     print(f"curated shards: {result['output_dir']}")
 
 

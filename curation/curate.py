@@ -6,14 +6,12 @@ Workers write Parquet; only this driver process writes to the catalog.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -23,8 +21,10 @@ from curation.catalog import fetch_dicts, open_catalog
 from curation.dedup import find_duplicates
 from curation.errors import AgoraError, NotFound
 from curation.funnel import funnel
+from curation.ids import content_key, utc_now
 from curation.policy import decide, write_curated, write_decisions
 from curation.recipe import Recipe, load_recipe
+from curation.runs import find_run
 from curation.sources import public_source
 from curation.stage1 import build_pipeline, source_dir, stage1_files
 from curation.views import refresh_views
@@ -37,8 +37,8 @@ def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: lis
            workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
     recipe = recipe or load_recipe()
     sources = _active_sources(workspace, source_names)
-    run_id = "cur-" + _short_hash([recipe.fingerprint(), [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
-    existing = _run_summary(workspace, run_id)
+    run_id = "cur-" + content_key([recipe.fingerprint(), [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
+    existing = find_run(workspace, run_id)
     if existing and existing["status"] == "finished":
         return {**existing, "already_done": True}
     _start_run(workspace, run_id, recipe, parent=None)
@@ -51,7 +51,7 @@ def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: lis
 
 def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
     """Stage 3 only: a new recipe over the stored signals (and clusters) of an earlier run."""
-    parent = _run_summary(workspace, parent_run)
+    parent = find_run(workspace, parent_run)
     if not parent:
         raise NotFound(f"no run {parent_run!r} (see `agora runs`)")
     if parent["status"] != "finished":
@@ -61,8 +61,8 @@ def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
         raise AgoraError("this recipe changes stage-1 settings (langid backend, PII kinds or MinHash); "
                          "run a full `agora curate --recipe …` instead of --refilter")
     sources = _run_sources(workspace, parent_run)
-    run_id = "ref-" + _short_hash([parent_run, recipe.fingerprint()])
-    existing = _run_summary(workspace, run_id)
+    run_id = "ref-" + content_key([parent_run, recipe.fingerprint()])
+    existing = find_run(workspace, run_id)
     if existing and existing["status"] == "finished":
         return {**existing, "already_done": True}
     _start_run(workspace, run_id, recipe, parent=parent_run)
@@ -100,9 +100,9 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
         for source in sources:
             con.execute("INSERT INTO run_sources VALUES (?, ?, ?)", [run_id, source["source_id"], recipe.stage1_key()])
         con.execute("UPDATE runs SET status = 'finished', finished_at = ?, counts = ? WHERE run_id = ?",
-                    [_now(), json.dumps(counts), run_id])
+                    [utc_now(), json.dumps(counts), run_id])
         refresh_views(con)
-    return {**_run_summary(workspace, run_id), "already_done": False}
+    return {**find_run(workspace, run_id), "already_done": False}
 
 
 def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], workers: int,
@@ -232,39 +232,15 @@ def _start_run(workspace: Workspace, run_id: str, recipe: Recipe, parent: str | 
         con.execute(
             "INSERT INTO runs (run_id, kind, recipe, code_version, started_at, status, parent_run) "
             "VALUES (?, 'curate', ?, ?, ?, 'running', ?)",
-            [run_id, json.dumps({"path": recipe.path, "data": recipe.data}), __version__, _now(), parent],
+            [run_id, json.dumps({"path": recipe.path, "data": recipe.data}), __version__, utc_now(), parent],
         )
 
 
 def run_recipe(workspace: Workspace, run_id: str) -> Recipe:
     """The recipe a run used, as stored in the catalog (the file may have changed since)."""
-    run = _run_summary(workspace, run_id)
+    run = find_run(workspace, run_id)
     if not run:
         raise NotFound(f"no run {run_id!r} (see `agora runs`)")
-    return Recipe(run["recipe_path"], run["recipe"])
+    return Recipe(run["recipe"]["path"], run["recipe"]["data"])
 
 
-def _run_summary(workspace: Workspace, run_id: str) -> dict | None:
-    with open_catalog(workspace) as con:
-        rows = fetch_dicts(con, "SELECT * FROM runs WHERE run_id = ? AND kind = 'curate'", [run_id])
-    if not rows:
-        return None
-    row = rows[0]
-    recipe = json.loads(row["recipe"])
-    counts = json.loads(row["counts"]) if row["counts"] else {}
-    return {
-        "run_id": run_id, "status": row["status"], "parent_run": row["parent_run"],
-        "recipe_path": recipe["path"], "recipe": recipe["data"],
-        "output_dir": str(workspace.run_dir(run_id) / "curated"),
-        "docs_in": counts.get("docs_in"), "docs_out": counts.get("docs_out"),
-        "bytes_in": counts.get("bytes_in"), "bytes_out": counts.get("bytes_out"), "counts": counts,
-        "started_at": row["started_at"], "finished_at": row["finished_at"],
-    }
-
-
-def _short_hash(value) -> str:
-    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:12]
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -54,7 +54,7 @@ def run_demo(workspace: Workspace, as_json: bool = False) -> None:
     say("\n2. curating every source with pipelines/default.yaml")
     run = curate(workspace, progress=not as_json)
     if not as_json:
-        print_funnel(run["run_id"], run["counts"])
+        print_funnel(run["run_id"], run["funnel"])
 
     say("\n3. a mixture: temperature sampling over languages, a BPE tokenizer trained on it")
     mixture = create_mixture(workspace, "demo", run_id=run["run_id"], **MIXTURE)
@@ -79,7 +79,7 @@ def run_demo(workspace: Workspace, as_json: bool = False) -> None:
     report = write_report(workspace, workspace.root / "report.html")
     if as_json:
         print_json({"workspace": str(workspace.root), "sources": sources,
-                    "curation": {k: v for k, v in run.items() if k not in ("recipe", "counts")},
+                    "curation": {k: v for k, v in run.items() if k not in ("recipe", "funnel")},
                     "mixture": {k: mixture[k] for k in ("name", "version", "train_tokens", "path")},
                     "model": model, "finetuned": tuned, "bits_per_byte": scores, "sample": sample,
                     "report": str(report)})

@@ -9,7 +9,6 @@ inputs and seed give the same manifest, byte for byte.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.catalog import fetch_dicts, open_catalog
-from curation.errors import AgoraError, NotFound
+from curation.errors import NotFound
+from curation.ids import content_key
 from curation.mixture_math import (
     MixtureError, epochs, holdout_split, language_budgets, license_allowed, manifest_order, sample_documents,
     split_across_sources,
@@ -49,7 +49,7 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
         "tokenizer": str(Path(tokenizer).resolve()) if tokenizer else None,
     }
     docs, source_rows = _candidates(workspace, run_id, languages, sources)
-    fingerprint = _hash([run_id, params, sorted(source_rows)])
+    fingerprint = content_key([run_id, params, sorted(source_rows)], 16)
     with open_catalog(workspace) as con:
         same = fetch_dicts(con, "SELECT version FROM mixtures WHERE name = ? AND fingerprint = ?", [name, fingerprint])
         version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM mixtures WHERE name = ?", [name]).fetchone()[0]
@@ -91,7 +91,7 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
             chosen = sample_documents([(d["doc_id"], d["n_tokens"]) for d in part_docs], source_target, seed) \
                 if source_target else []
             entries += chosen
-            parts.append(_part(lang, source, part_docs, held_out, usable, chosen, per_source[source], source_target))
+            parts.append(_part(lang, source, part_docs, held_out, usable, per_source[source], source_target))
     parts += _excluded_parts(docs, excluded)
     total_target = sum(p["target_tokens"] for p in parts)
     for part in parts:
@@ -206,13 +206,12 @@ def _count_tokens(tokenizer, texts) -> list[int]:
     return counts
 
 
-def _part(lang, source, part_docs, held_out, usable, chosen, available, target) -> dict:
+def _part(lang, source, part_docs, held_out, usable, available, target) -> dict:
     return {
         "lang": lang, "source": source, "license_class": part_docs[0]["license_class"], "docs": len(part_docs),
         "heldout_docs": sum(1 for d in usable if d["lang"] == lang and d["source"] == source and d["doc_id"] in held_out),
         "available_tokens": available, "target_tokens": target,
         "epochs": epochs(target, available) if available else 0.0, "excluded_reason": None,
-        "repeated_docs": sum(1 for _, r in chosen if r > 1),
     }
 
 
@@ -248,10 +247,6 @@ def show_mixture(workspace: Workspace, name: str, version: int | None = None) ->
         "created_at": mixture["created_at"].isoformat(timespec="seconds"), "parts": parts,
         "excluded": sorted({(p["source"], p["excluded_reason"]) for p in parts if p["excluded_reason"]}),
     }
-
-
-def _hash(value) -> str:
-    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
 
 
 def rebuild_mixture(workspace: Workspace, name: str) -> dict:

@@ -6,13 +6,12 @@ byte — in the catalog, with a model card in each saved model folder.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from curation.catalog import fetch_dicts, open_catalog
 from curation.errors import AgoraError, NotFound
+from curation.ids import content_key, utc_now
 from curation.mixture import mixture_dir, show_mixture, text_reader
 from curation.model_card import write_model_card
 from curation.readers import Malformed, SourceSpec, iter_records
@@ -33,7 +32,7 @@ def pretrain(workspace: Workspace, mixture: str, *, model: str = "tiny", steps: 
     micro_batch = max(batch_tokens // seq_len, 1)
     config = {"model": model, "steps": steps, "batch_tokens": batch_tokens, "seq_len": seq_len, "lr": lr,
               "seed": seed}
-    run_id = "train-" + _hash([mix["name"], mix["version"], config])
+    run_id = "train-" + content_key([mix["name"], mix["version"], config])
     out_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
     if (done := _finished(workspace, run_id)) and not resume:
         return done
@@ -67,7 +66,7 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
     config = {"base": str(model_dir), "source": source, "source_version": src["version"], "format": fmt,
               "prompt_field": prompt_field, "response_field": response_field, "steps": steps,
               "batch_tokens": batch_tokens, "lr": lr, "seed": seed}
-    run_id = "ft-" + _hash(config)
+    run_id = "ft-" + content_key(config)
     out_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
     if done := _finished(workspace, run_id):
         return done
@@ -143,7 +142,7 @@ def _start(workspace: Workspace, run_id: str, kind: str, config: dict, out_dir: 
             "INSERT INTO training_runs (run_id, kind, mixture, mixture_version, base_run, source, config, "
             "tokenizer_dir, out_dir, status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
             [run_id, kind, mixture[0] if mixture else None, mixture[1] if mixture else None, base_run, source,
-             json.dumps(config), tokenizer_dir, str(out_dir), _now()])
+             json.dumps(config), tokenizer_dir, str(out_dir), utc_now()])
 
 
 def _finished(workspace: Workspace, run_id: str) -> dict | None:
@@ -168,19 +167,13 @@ def _finish(workspace: Workspace, run_id: str, result) -> dict:
                         [[run_id, step + 1, loss] for step, loss in enumerate(result.losses)])
         con.execute("UPDATE training_runs SET status = 'finished', finished_at = ?, steps = ?, first_loss = ?, "
                     "last_loss = ?, tokens_per_s = ? WHERE run_id = ?",
-                    [_now(), result.steps, result.first_loss, result.last_loss, result.tokens_per_s, run_id])
+                    [utc_now(), result.steps, result.first_loss, result.last_loss, result.tokens_per_s, run_id])
     write_model_card(workspace, run_id)
     return {"run_id": run_id, "out_dir": str(result.model_dir), "steps": result.steps,
             "first_loss": result.first_loss, "last_loss": result.last_loss, "tokens_per_s": result.tokens_per_s,
             "parameters": result.n_params, "already_done": False}
 
 
-def _hash(value) -> str:
-    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:12]
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def evaluate(workspace: Workspace, model: str, mixture: str | None = None) -> dict:

@@ -1,12 +1,11 @@
 """Curation recipes: YAML files in pipelines/ that hold every threshold, so changing one is data."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import AgoraError
+from curation.ids import content_key
 from curation.langid import BACKENDS
 from curation.pii import KINDS as PII_KINDS
 from curation.yamlfile import load_mapping
@@ -62,14 +61,10 @@ class Recipe:
         }
 
     def stage1_key(self) -> str:
-        return _short_hash(self.stage1_settings())
+        return content_key(self.stage1_settings())
 
     def fingerprint(self) -> str:
-        return _short_hash(self.data)
-
-
-def _short_hash(value) -> str:
-    return hashlib.sha1(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+        return content_key(self.data)
 
 
 def load_recipe(path: str | Path | None = None) -> Recipe:

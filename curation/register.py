@@ -124,14 +124,15 @@ def register(workspace: Workspace, request: Registration, progress: bool = True)
     if scan.records == 0:
         raise AgoraError(f"empty source: no usable records in {request.location}{_malformed_summary(scan)}")
     scan.language_profile = language_profile(scan.sample)
-    warnings = _language_mismatch(request.languages, scan.language_profile)
+    mismatch = _language_mismatch(request.languages, scan.language_profile)
+    warnings = list(mismatch)
     with open_catalog(workspace) as con:
         warnings += _same_content_elsewhere(con, request.name, content_fingerprint)
         existing = _latest_version(con, request.name)
         if existing and existing["fingerprint"] == content_fingerprint:  # registered meanwhile
             return RegistrationResult("already registered", existing, [])
         version = existing["version"] + 1 if existing else 1
-        _insert(con, request, version, content_fingerprint, file_bytes, scan, warnings)
+        _insert(con, request, version, content_fingerprint, file_bytes, scan, mismatch)
         source = _latest_version(con, request.name)
     if scan.malformed:
         warnings.append(f"{scan.malformed} malformed record(s) skipped{_malformed_summary(scan)}")
@@ -215,7 +216,7 @@ def _contributor_id(con, request: Registration) -> int:
 
 
 def _insert(con, request: Registration, version: int, content_fingerprint: str, file_bytes: int, scan: Scan,
-            warnings: list[str]) -> None:
+            mismatch: list[str]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         contributor_id = _contributor_id(con, request)
@@ -232,7 +233,7 @@ def _insert(con, request: Registration, version: int, content_fingerprint: str, 
                 request.languages, request.format, _stored_location(request.location), request.text_fields,
                 request.id_field, request.columns, request.description, request.homepage, request.attribution,
                 content_fingerprint, scan.records, scan.malformed, scan.text_bytes, file_bytes,
-                json.dumps(scan.language_profile), [w for w in warnings if w.startswith(("detected", "declared"))],
+                json.dumps(scan.language_profile), mismatch,
             ],
         ).fetchone()[0]
         for m in scan.malformed_examples:

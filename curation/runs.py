@@ -11,7 +11,7 @@ from curation.workspace import Workspace
 def list_runs(workspace: Workspace) -> list[dict]:
     with open_catalog(workspace) as con:
         rows = fetch_dicts(con, "SELECT * FROM runs WHERE kind = 'curate' ORDER BY started_at DESC")
-    return [_summary(workspace, row) for row in rows]
+    return [run_summary(workspace, row) for row in rows]
 
 
 def show_run(workspace: Workspace, run_id: str) -> dict:
@@ -22,10 +22,7 @@ def show_run(workspace: Workspace, run_id: str) -> dict:
         sources = fetch_dicts(
             con, "SELECT o.name, o.version, o.license_class FROM run_sources r JOIN source_overview o USING (source_id) "
                  "WHERE r.run_id = ? ORDER BY o.name", [run_id])
-    run = _summary(workspace, rows[0])
-    run["sources"] = sources
-    run["recipe"] = json.loads(rows[0]["recipe"])
-    return run
+    return {**run_summary(workspace, rows[0]), "sources": sources}
 
 
 def latest_run(workspace: Workspace) -> str:
@@ -37,7 +34,14 @@ def latest_run(workspace: Workspace) -> str:
     return row[0]
 
 
-def _summary(workspace: Workspace, row: dict) -> dict:
+def find_run(workspace: Workspace, run_id: str) -> dict | None:
+    with open_catalog(workspace) as con:
+        rows = fetch_dicts(con, "SELECT * FROM runs WHERE run_id = ? AND kind = 'curate'", [run_id])
+    return run_summary(workspace, rows[0]) if rows else None
+
+
+def run_summary(workspace: Workspace, row: dict) -> dict:
+    """A `runs` row as commands print it: counts unpacked, the funnel and the recipe ({path, data})."""
     counts = json.loads(row["counts"]) if row["counts"] else {}
     return {
         "run_id": row["run_id"], "status": row["status"], "parent_run": row["parent_run"],
@@ -45,7 +49,7 @@ def _summary(workspace: Workspace, row: dict) -> dict:
         "output_dir": str(workspace.run_dir(row["run_id"]) / "curated"),
         "docs_in": counts.get("docs_in"), "docs_out": counts.get("docs_out"),
         "bytes_in": counts.get("bytes_in"), "bytes_out": counts.get("bytes_out"),
-        "funnel": counts,
+        "funnel": counts, "recipe": json.loads(row["recipe"]),
     }
 
 

@@ -7,11 +7,10 @@ keeps another contributor's copy: text that others also gave is not lost.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from curation.catalog import fetch_dicts, open_catalog
 from curation.curate import curate, run_recipe
 from curation.errors import AgoraError, NotFound
+from curation.ids import utc_now
 from curation.runs import latest_run
 from curation.workspace import Workspace
 
@@ -26,7 +25,7 @@ def withdraw(workspace: Workspace, name: str, reason: str, progress: bool = True
         if all(v["status"] == "withdrawn" for v in versions):
             raise AgoraError(f"source {name!r} is already withdrawn")
         con.execute("UPDATE sources SET status = 'withdrawn', withdrawn_reason = ?, withdrawn_at = ? WHERE name = ?",
-                    [reason, datetime.now(timezone.utc).replace(tzinfo=None), name])
+                    [reason, utc_now(), name])
         impact = usage(con, name)
     previous = _latest_run_or_none(workspace)
     if previous:
