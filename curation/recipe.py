@@ -15,7 +15,7 @@ SECTIONS = {"version", "steps", "langid", "quality", "pii", "dedup"}
 # Keys of the langid section that stage 3 applies; the others configure the detector itself.
 LANGID_POLICY_KEYS = ("min_score", "min_chars", "require_declared")
 # Bump when stage 1 computes something differently, so stored signals are not reused wrongly.
-STAGE1_CODE_VERSION = 2  # 2: Yi, Tai Tham and Tai Viet scripts recognised
+STAGE1_CODE_VERSION = 3  # 2: Yi, Tai Tham and Tai Viet scripts recognised; 3: agora langid votes with word lists
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 languages and scripts, candidate restriction, degenerate input, and a check on real test data."""
 from __future__ import annotations
 
+import math
 import random
 import socket
 
@@ -10,11 +11,14 @@ import pytest
 from curation.langid import (
     LangGuess,
     NoCandidateLanguage,
+    _fuse,
     _import,
+    _ruled_out,
     get_identifier,
     normalize_lang,
 )
 from curation.scripts import detect_script, has_word_spaces
+from curation.wordlists import UNSEEN_LOG_FREQ, WordLists
 
 SENTENCES = {
     "en": "The committee will publish its annual report on the state of the harbour next week.",
@@ -68,16 +72,44 @@ def test_restriction_to_candidate_languages():
     assert iberian.identify(SENTENCES["es"]).lang in {"pt", "it"}
     # Text in none of the candidates' scripts cannot be forced into one of them.
     assert iberian.identify(SENTENCES["ru"]).lang == "und"
-    for name in ("langdetect", "cld2", "fasttext", "lingua"):
+    for name in ("langdetect", "cld2", "fasttext", "lingua", "py3langid", "wordfreq"):
         restricted = get_identifier(name, languages=["de", "nl"])
         assert restricted.identify(SENTENCES["en"]).lang in {"de", "nl", "und"}, name
 
 
-def test_short_text_goes_to_lingua():
+def test_short_text_is_settled_by_the_vote():
     short = get_identifier("agora", languages=["en", "de", "fr", "es"])
     assert short.identify("Schmetterling").lang == "de"
     assert short.identify("mariposa").lang == "es"
     assert short.identify("the weather").lang == "en"
+    unrestricted = get_identifier("agora")
+    assert unrestricted.identify("kuća").lang == "hr"  # wordfreq's Serbo-Croatian list speaks for hr
+    assert unrestricted.identify("Schmetterling").lang == "de"
+
+
+def test_a_model_without_a_language_has_no_opinion_on_it():
+    """Afrikaans, known only to the first model, is not vetoed by a second that lacks it."""
+    votes = [
+        (1.0, {"af": 0.9, "nl": 0.1}, frozenset({"af", "nl"})),
+        (1.0, {"nl": 0.6, "en": 0.4}, frozenset({"nl", "en"})),
+    ]
+    assert _fuse(votes).lang == "af"
+    assert _fuse(votes, ruled_out=frozenset({"af"})).lang == "en"  # the first model has no say on en
+    # fastText knows af and nl and gave af nothing; a model that does not know nl cannot save it.
+    assert _ruled_out([({"af": 0.3}, frozenset({"af", "nl"})), ({}, frozenset({"af"}))]) == {"nl"}
+    assert _fuse([(1.0, {}, frozenset({"en"}))]) is None
+
+
+def test_word_lists_hold_wordfreq_frequencies():
+    import wordfreq
+
+    lists = WordLists(("de", "en"))
+    for code, word in [("de", "schmetterling"), ("en", "weather"), ("en", "the")]:
+        expected = math.log(wordfreq.get_frequency_dict(code, "small")[word])
+        found = lists.log_likelihoods(word)[lists.codes.index(code)]
+        assert found == pytest.approx(expected, abs=1e-5)
+    assert lists.log_likelihoods("xqzvvk") == pytest.approx([UNSEEN_LOG_FREQ] * 2)
+    assert lists.log_likelihoods("  …  ") is None
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "12345 678", "!!! ???", "🙂🙂", "a", "ok", "x1"])
