@@ -21,14 +21,20 @@ CORPUS_FILES = ("dolma-test-fixtures/cc-main-2019-30/*.jsonl.gz", "dolma-test-fi
                 "dolma-test-fixtures/dedup-pii/documents.jsonl.gz")
 
 
-def web_documents(shared: Path, out: Path) -> tuple[Path, int, int]:
-    """One JSONL of the non-empty web documents under corpora/, as both pipelines will read it."""
+def web_texts(shared: Path) -> list[dict]:
+    """The non-empty web documents under corpora/, with ids."""
     docs = []
     for pattern in CORPUS_FILES:
         for path in sorted((shared / "corpora").glob(pattern)):
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 docs += [{"id": f"{path.name}:{i}", "text": row["text"]}
                          for i, row in enumerate(map(json.loads, handle)) if row["text"].strip()]
+    return docs
+
+
+def web_documents(shared: Path, out: Path) -> tuple[Path, int, int]:
+    """One JSONL of the non-empty web documents under corpora/, as both pipelines will read it."""
+    docs = web_texts(shared)
     target = out / "web.jsonl"
     target.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     return target, len(docs), sum(len(d["text"].encode("utf-8")) for d in docs)
