@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Protocol
 
+import numpy as np
+
 # Cost grows with length and a prefix decides the language as well; it also bounds long documents.
 DEFAULT_PREFIX_CHARS = 1000
 UNDETERMINED = "und"
@@ -289,25 +291,20 @@ class WordfreqIdentifier(_Backend):
         _import("wordfreq", "wordfreq", self.name)
         from curation.wordlists import available_lists, word_lists
 
-        lists = {code: langs for code, langs in available_lists().items() if self._wanted_any(langs)}
-        if not lists:
-            raise NoCandidateLanguage(f"language-id backend {self.name!r} knows none of {sorted(self.languages or ())}")
+        every = available_lists()
+        self.known = frozenset(self._wanted(sorted({lang for langs in every.values() for lang in langs})))
+        lists = {code: [lang for lang in langs if lang in self.known] for code, langs in every.items()}
+        lists = {code: langs for code, langs in lists.items() if langs}
         self._lists = word_lists(tuple(lists))
-        self._languages = [[lang for lang in langs if self._wanted_any((lang,))] for langs in lists.values()]
-        self.known = frozenset(lang for langs in self._languages for lang in langs)
-
-    def _wanted_any(self, langs: Iterable[str]) -> bool:
-        return self.languages is None or not self.languages.isdisjoint(langs)
+        self._languages = list(lists.values())
 
     def scores(self, text: str) -> dict[str, float]:
         log_likelihoods = self._lists.log_likelihoods(text)
         if log_likelihoods is None:
             return {}
-        weights = [math.exp(value - log_likelihoods.max()) for value in log_likelihoods.tolist()]
-        total = sum(weights)
-        out = {
-            lang: weight / total for weight, langs in zip(weights, self._languages) for lang in langs if weight / total >= _EPS
-        }
+        weights = np.exp(log_likelihoods - log_likelihoods.max())
+        shares = (weights / weights.sum()).tolist()
+        out = {lang: share for share, langs in zip(shares, self._languages) for lang in langs if share >= _EPS}
         return dict(sorted(out.items(), key=lambda item: -item[1]))
 
 
