@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.results import write_section
 from benchmarks.shared_data import find_shared_data
-from curation.langid import get_identifier, normalize_lang
+from curation.text.langid import get_identifier, normalize_lang
 
 CATEGORIES = ("sentences", "single-words", "word-pairs")
 # AgoraIdentifier's thresholds and weights were chosen on this many seeded lines per file

@@ -52,8 +52,8 @@ def run_agora(workdir: Path) -> list[tuple[int, str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.dedup import INPUT_SCHEMA, find_duplicates
-    from curation.minhash import content_hash, shingles, signature
+    from curation.stages.dedup import INPUT_SCHEMA, find_duplicates
+    from curation.text.minhash import content_hash, shingles, signature
 
     out = workdir / "agora"
     out.mkdir()

@@ -43,8 +43,8 @@ def web_documents(shared: Path, out: Path) -> tuple[Path, int, int]:
 def run_agora(data: Path, work: Path) -> None:
     from datatrove.executor import LocalPipelineExecutor
 
-    from curation.recipe import load_recipe
-    from curation.stage1 import build_pipeline
+    from curation.stages.recipe import load_recipe
+    from curation.stages.stage1 import build_pipeline
 
     source = {"name": "web", "version": 1, "source_id": 1, "location": str(data), "format": "jsonl",
               "text_fields": ["text"], "id_field": "id", "columns": None, "license_class": "attribution"}

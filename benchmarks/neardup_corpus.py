@@ -12,7 +12,7 @@ over the WHOLE corpus, found exactly by prefix filtering (a pair with J >= t mus
 among the first |x| - ceil(t|x|) + 1 of each set in one global order, rarest first), then
 verified by exact set intersection. So it also catches natural near-duplicates (UDHR spelling
 variants, gsm8k test vs test_socratic) and proves that unrelated documents are below threshold.
-Shingles are `curation.minhash.shingles` (what Agora's signatures estimate).
+Shingles are `curation.text.minhash.shingles` (what Agora's signatures estimate).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from curation.minhash import DEFAULT_NGRAM, jaccard, shingles
+from curation.text.minhash import DEFAULT_NGRAM, jaccard, shingles
 
 # Script of each xquad / mgsm language (the others are Latin).
 SCRIPT_OF = {"zh": "Hans", "th": "Thai", "ja": "Jpan", "ar": "Arab", "el": "Grek", "hi": "Deva", "ru": "Cyrl",

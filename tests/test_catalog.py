@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from curation.catalog import MIGRATIONS, SCHEMA_VERSION, migrate, open_catalog, schema_version
-from curation.errors import WorkspaceBusy
-from curation.workspace import Workspace, resolve_workspace
+from curation.core.catalog import MIGRATIONS, SCHEMA_VERSION, migrate, open_catalog, schema_version
+from curation.core.errors import WorkspaceBusy
+from curation.core.workspace import Workspace, resolve_workspace
 
 
 def test_new_catalog_has_current_schema(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from curation.cli import main
-from curation.licenses import license_classes
+from curation.ingest.licenses import license_classes
 from tests.helpers import BASE_FLAGS, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.dedup import INPUT_SCHEMA, find_duplicates
-from curation.minhash import choose_bands, content_hash, jaccard, normalize, shingles, signature
+from curation.stages.dedup import INPUT_SCHEMA, find_duplicates
+from curation.text.minhash import choose_bands, content_hash, jaccard, normalize, shingles, signature
 
 ENGLISH = (
     "The committee met on Tuesday to discuss the new library building. Members agreed that the "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from curation.scripts import detect_script
+from curation.text.scripts import detect_script
 from tests.helpers import run_json
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "contributions"
@@ -40,9 +40,9 @@ def test_demo_runs_the_whole_flow(capsys, tmp_path):
 
 
 def test_examples_cover_five_scripts(capsys, tmp_path):
-    from curation.readers import Record, SourceSpec, iter_records
-    from curation.register import registration_from
-    from curation.datacard import load_card
+    from curation.ingest.readers import Record, SourceSpec, iter_records
+    from curation.ingest.register import registration_from
+    from curation.ingest.datacard import load_card
 
     scripts = set()
     for card in EXAMPLES.glob("*/datacard.yaml"):

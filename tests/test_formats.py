@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import zstandard
 
-from curation.readers import Malformed, Record, SourceSpec, detect_format, iter_records
+from curation.ingest.readers import Malformed, Record, SourceSpec, detect_format, iter_records
 from tests.helpers import BASE_FLAGS, DOCS, run_cli, run_json, write_jsonl
 
 ROWS = [{"id": f"r{i}", "text": text} for i, text in enumerate(DOCS)]

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from curation.langid import (
+from curation.text.langid import (
     LangGuess,
     NoCandidateLanguage,
     _fuse,
@@ -17,8 +17,8 @@ from curation.langid import (
     get_identifier,
     normalize_lang,
 )
-from curation.scripts import detect_script, has_word_spaces
-from curation.wordlists import UNSEEN_LOG_FREQ, WordLists
+from curation.text.scripts import detect_script, has_word_spaces
+from curation.text.wordlists import UNSEEN_LOG_FREQ, WordLists
 
 SENTENCES = {
     "en": "The committee will publish its annual report on the state of the harbour next week.",

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from curation.errors import AgoraError
-from curation.mixture_math import (
+from curation.core.errors import AgoraError
+from curation.mixture.budgets import (
     epochs,
     holdout_split,
     language_budgets,

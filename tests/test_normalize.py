@@ -3,7 +3,7 @@ import unicodedata
 
 import pytest
 
-from curation.normalize import normalize
+from curation.text.normalize import normalize
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from curation.pii import find_pii, redact_pii
+from curation.text.pii import find_pii, redact_pii
 
 
 @pytest.mark.parametrize(

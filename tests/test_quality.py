@@ -7,9 +7,9 @@ import pytest
 import yaml
 from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
 
-from curation.normalize import normalize
-from curation.quality import _ngram_signals, failed_rules, quality_signals, thresholds_for
-from curation.segment import words, words_and_symbols
+from curation.text.normalize import normalize
+from curation.text.quality import _ngram_signals, failed_rules, quality_signals, thresholds_for
+from curation.text.segment import words, words_and_symbols
 
 RECIPE = Path(__file__).resolve().parent.parent / "pipelines" / "default.yaml"
 

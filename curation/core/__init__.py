@@ -1,0 +1,3 @@
+"""Infrastructure every other layer stands on: the workspace, the catalog, ids, errors, user YAML.
+
+Imports nothing else from curation."""

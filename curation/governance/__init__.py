@@ -1,0 +1,1 @@
+"""Answers owed to contributors and users: lineage, credits, withdrawals, model cards, the report."""

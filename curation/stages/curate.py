@@ -1,0 +1,246 @@
+"""`agora curate`: stages 1-3 over all active sources, resumable, recorded in the catalog.
+
+A run's id comes from its inputs (recipe + source versions), so running the same curation again
+finds the same run: finished means nothing to do, unfinished means resume where it stopped.
+Workers write Parquet; only this driver process writes to the catalog.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from curation import __version__
+from curation.core.catalog import fetch_dicts, open_catalog
+from curation.stages.dedup import find_duplicates
+from curation.core.errors import AgoraError, NotFound
+from curation.stages.funnel import funnel
+from curation.core.ids import content_key, utc_now
+from curation.stages.policy import decide, write_curated, write_decisions
+from curation.stages.recipe import Recipe, load_recipe
+from curation.stages.runs import find_run
+from curation.ingest.sources import public_source
+from curation.stages.stage1 import build_pipeline, source_dir, stage1_files
+from curation.stages.views import refresh_views
+from curation.core.workspace import Workspace
+
+EXECUTORS = ("local", "ray")
+
+
+def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: list[str] | None = None,
+           workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
+    recipe = recipe or load_recipe()
+    sources = _active_sources(workspace, source_names)
+    run_id = "cur-" + content_key([recipe.fingerprint(), [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
+    existing = find_run(workspace, run_id)
+    if existing and existing["status"] == "finished":
+        return {**existing, "already_done": True}
+    _start_run(workspace, run_id, recipe, parent=None)
+    timings = {}
+    started = time.monotonic()
+    run_stage1(workspace, run_id, recipe, sources, workers, executor, progress)
+    timings["stage1_s"] = round(time.monotonic() - started, 2)
+    return _finish(workspace, run_id, recipe, sources, timings, clusters_from=None)
+
+
+def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
+    """Stage 3 only: a new recipe over the stored signals (and clusters) of an earlier run."""
+    parent = find_run(workspace, parent_run)
+    if not parent:
+        raise NotFound(f"no run {parent_run!r} (see `agora runs`)")
+    if parent["status"] != "finished":
+        raise AgoraError(f"run {parent_run} is not finished; run `agora curate` again to complete it first")
+    parent_recipe = run_recipe(workspace, parent_run)
+    if recipe.stage1_settings() != parent_recipe.stage1_settings():
+        raise AgoraError("this recipe changes stage-1 settings (langid backend, PII kinds or MinHash); "
+                         "run a full `agora curate --recipe …` instead of --refilter")
+    sources = _run_sources(workspace, parent_run)
+    run_id = "ref-" + content_key([parent_run, recipe.fingerprint()])
+    existing = find_run(workspace, run_id)
+    if existing and existing["status"] == "finished":
+        return {**existing, "already_done": True}
+    _start_run(workspace, run_id, recipe, parent=parent_run)
+    same_dedup = recipe.dedup == parent_recipe.dedup
+    return _finish(workspace, run_id, recipe, sources, {}, clusters_from=parent_run if same_dedup else None)
+
+
+def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], timings: dict,
+            clusters_from: str | None) -> dict:
+    out = workspace.run_dir(run_id)
+    files = [str(p) for p in stage1_files(workspace.root / "stage1" / recipe.stage1_key(), sources)]
+    if not files:
+        raise AgoraError("the selected sources have no documents")
+    con = _work_connection(workspace)
+    try:
+        started = time.monotonic()
+        clusters = out / "dup_clusters.parquet"
+        if clusters_from:
+            _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
+        else:
+            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], source_priority=_priorities(recipe))
+            _write_clusters(con, run_id, clusters)
+        timings["stage2_s"] = round(time.monotonic() - started, 2)
+        started = time.monotonic()
+        declared = {s["name"]: s["languages"] for s in sources}
+        decide(con, recipe, files, str(clusters), declared)
+        write_decisions(con, run_id, out / "decisions.parquet")
+        write_curated(con, files, out / "curated")
+        timings["stage3_s"] = round(time.monotonic() - started, 2)
+        counts = {**funnel(con, str(clusters), files), "timings": timings}
+    finally:
+        con.close()
+    with open_catalog(workspace) as con:
+        con.execute("DELETE FROM run_sources WHERE run_id = ?", [run_id])
+        for source in sources:
+            con.execute("INSERT INTO run_sources VALUES (?, ?, ?)", [run_id, source["source_id"], recipe.stage1_key()])
+        con.execute("UPDATE runs SET status = 'finished', finished_at = ?, counts = ? WHERE run_id = ?",
+                    [utc_now(), json.dumps(counts), run_id])
+        refresh_views(con)
+    return {**find_run(workspace, run_id), "already_done": False}
+
+
+def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], workers: int,
+               executor: str, progress: bool) -> None:
+    """Process the source versions that have no stored stage-1 rows for these settings yet."""
+    root = workspace.root / "stage1" / recipe.stage1_key()
+    pending = [s for s in sources if not (source_dir(root, s) / "_SUCCESS").exists()]
+    if not pending:
+        return
+    logs = workspace.run_dir(run_id) / "stage1-logs"
+    tasks_file = logs / "tasks.json"
+    resuming = tasks_file.exists() and json.loads(tasks_file.read_text())["tasks"] == workers
+    if not resuming:  # a fresh start: no partial output from an earlier attempt may survive
+        shutil.rmtree(logs, ignore_errors=True)
+        for source in pending:
+            shutil.rmtree(source_dir(root, source), ignore_errors=True)
+        logs.mkdir(parents=True)
+        tasks_file.write_text(json.dumps({"tasks": workers}))
+    names = ", ".join(f"{s['name']} v{s['version']}" for s in pending)
+    if progress:
+        print(f"stage 1: {sum(s['records'] for s in pending):,} documents from {names} "
+              f"on {workers} {executor} worker(s)", file=sys.stderr)
+    pipeline = build_pipeline(pending, recipe, root)
+    with _datatrove_output_to(logs / "datatrove.log"):
+        _executor(executor, pipeline, workers, logs).run()
+    for source in pending:
+        (source_dir(root, source) / "_SUCCESS").write_text(json.dumps({"run_id": run_id}))
+
+
+def _executor(kind: str, pipeline: list, workers: int, logs: Path):
+    if kind == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        return LocalPipelineExecutor(pipeline, tasks=workers, workers=workers, logging_dir=str(logs / "datatrove"))
+    if kind == "ray":
+        try:
+            import ray
+            from datatrove.executor.ray import RayPipelineExecutor
+        except ImportError:
+            raise AgoraError("--executor ray needs Ray: pip install 'agora[ray]'") from None
+        if not ray.is_initialized():  # join RAY_ADDRESS's cluster, or start a local one
+            local = {} if os.environ.get("RAY_ADDRESS") else {"num_cpus": workers, "include_dashboard": False}
+            ray.init(log_to_driver=False, **local)
+        return RayPipelineExecutor(pipeline, tasks=workers, workers=workers, logging_dir=str(logs / "datatrove"),
+                                   mem_per_cpu_gb=0.5)
+    raise AgoraError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+@contextmanager
+def _datatrove_output_to(log_path: Path):
+    """datatrove logs every task to stderr; send that to a file and keep the terminal for people."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 2)
+    try:
+        yield
+    except Exception as exc:
+        raise AgoraError(f"stage 1 failed: {exc} (details in {log_path})") from exc
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
+
+
+def _work_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for stages 2-3 that spills to the workspace, so the catalog stays free."""
+    spill = workspace.root / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET temp_directory = ?", [str(spill)])
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _write_clusters(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    con.execute(
+        "COPY (SELECT ? AS run_id, doc_id, cluster_id, kind, is_representative, representative_doc_id "
+        "FROM dedup_clusters) TO ? (FORMAT parquet)", [run_id, str(tmp)])
+    os.replace(tmp, path)
+
+
+def _copy_clusters(con: duckdb.DuckDBPyConnection, parent: Path, run_id: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    con.execute("COPY (SELECT ? AS run_id, * EXCLUDE (run_id) FROM read_parquet(?)) TO ? (FORMAT parquet)",
+                [run_id, str(parent), str(tmp)])
+    os.replace(tmp, path)
+
+
+def _priorities(recipe: Recipe) -> dict[str, int]:
+    return {str(name): i for i, name in enumerate(recipe.dedup.get("source_priority") or [])}
+
+
+def _active_sources(workspace: Workspace, names: list[str] | None) -> list[dict]:
+    with open_catalog(workspace) as con:
+        rows = fetch_dicts(con, "SELECT * FROM source_overview WHERE status = 'active' "
+                                "QUALIFY version = max(version) OVER (PARTITION BY name) ORDER BY name")
+    sources = [{**public_source(r), "source_id": r["source_id"]} for r in rows]
+    if names:
+        known = {s["name"] for s in sources}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise NotFound(f"no active source named {', '.join(map(repr, missing))}; active: {', '.join(sorted(known))}")
+        sources = [s for s in sources if s["name"] in names]
+    if not sources:
+        raise AgoraError("no active sources to curate (register one with `agora register`)")
+    return sources
+
+
+def _run_sources(workspace: Workspace, run_id: str) -> list[dict]:
+    with open_catalog(workspace) as con:
+        rows = fetch_dicts(con, "SELECT o.* FROM source_overview o JOIN run_sources r USING (source_id) "
+                                "WHERE r.run_id = ? ORDER BY o.name", [run_id])
+    return [{**public_source(r), "source_id": r["source_id"]} for r in rows]
+
+
+def _start_run(workspace: Workspace, run_id: str, recipe: Recipe, parent: str | None) -> None:
+    workspace.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+    with open_catalog(workspace) as con:
+        if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+            con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
+            return
+        con.execute(
+            "INSERT INTO runs (run_id, kind, recipe, code_version, started_at, status, parent_run) "
+            "VALUES (?, 'curate', ?, ?, ?, 'running', ?)",
+            [run_id, json.dumps({"path": recipe.path, "data": recipe.data}), __version__, utc_now(), parent],
+        )
+
+
+def run_recipe(workspace: Workspace, run_id: str) -> Recipe:
+    """The recipe a run used, as stored in the catalog (the file may have changed since)."""
+    run = find_run(workspace, run_id)
+    if not run:
+        raise NotFound(f"no run {run_id!r} (see `agora runs`)")
+    return Recipe(run["recipe"]["path"], run["recipe"]["data"])
+
+

@@ -1,0 +1,153 @@
+"""Stage 3: apply a recipe's thresholds to stored signals and clusters; decide, with reasons.
+
+Every document gets one decision row: kept, or the first rule it broke in pipeline order
+(langid, then quality, then dedup), with the measured value and the threshold. The row also holds
+the document's language as the policy sees it: the detected one when the detector was confident
+(`langid.min_score`), else "und" — a language the detector does not know is not junk. Language-
+specific thresholds (stop words above all) need a language we can trust: detected with confidence
+AND declared by the source. Otherwise the "und" thresholds apply, because a detector that knows
+fifty languages labels the other thousands as their neighbours, with confidence. Changing a
+threshold re-runs only this stage: a query over stored rows, not a re-crawl.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from curation.ingest.licenses import license_classes
+from curation.text.quality import failed_rules, thresholds_for
+from curation.stages.stage1 import SIGNAL_NAMES
+
+DECISION_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()), ("lang", pa.string()), ("kept", pa.bool_()), ("step", pa.string()), ("rule", pa.string()),
+        ("value", pa.float64()), ("threshold", pa.float64()), ("detail", pa.string()),
+    ]
+)
+_UNLISTED = 2**31 - 1
+UNDETERMINED = "und"
+BATCH_ROWS = 10_000
+
+
+def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clusters_path: str,
+           declared: dict[str, list[str]]) -> None:
+    """Leaves the temp table `decisions` (one row per document) on `con`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE docs AS SELECT * EXCLUDE (text, shingles, signature) FROM read_parquet(?)",
+                [stage1_files])
+    con.register("prelim_view", _filter_decisions(con, recipe, declared))
+    con.execute("CREATE OR REPLACE TEMP TABLE prelim AS SELECT * FROM prelim_view")
+    con.unregister("prelim_view")
+    _register_rankings(con, recipe)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE decisions AS
+        WITH ranked AS (
+            SELECT c.doc_id, d.content_hash,
+                   first_value(c.doc_id) OVER w AS keeper,
+                   first_value(d.content_hash) OVER w AS keeper_hash,
+                   row_number() OVER w AS position
+            FROM read_parquet($1) c
+            JOIN prelim p ON p.doc_id = c.doc_id AND p.kept
+            JOIN docs d ON d.doc_id = c.doc_id
+            LEFT JOIN rank_source s ON s.source = d.source
+            LEFT JOIN rank_license l ON l.license_class = d.license_class
+            WINDOW w AS (PARTITION BY c.cluster_id
+                         ORDER BY c.is_representative DESC, coalesce(s.priority, $2), coalesce(l.rank, $2),
+                                  d.quality DESC NULLS LAST, c.doc_id)
+        )
+        SELECT p.doc_id, p.lang,
+               p.kept AND coalesce(r.position, 1) = 1 AS kept,
+               CASE WHEN r.position > 1 THEN 'dedup' ELSE p.step END AS step,
+               CASE WHEN r.position > 1 AND r.content_hash = r.keeper_hash THEN 'exact_duplicate'
+                    WHEN r.position > 1 THEN 'near_duplicate' ELSE p.rule END AS rule,
+               CASE WHEN r.position > 1 THEN NULL ELSE p.value END AS value,
+               CASE WHEN r.position > 1 THEN NULL ELSE p.threshold END AS threshold,
+               CASE WHEN r.position > 1 THEN 'duplicate of ' || r.keeper ELSE p.detail END AS detail
+        FROM prelim p LEFT JOIN ranked r USING (doc_id)
+        ORDER BY p.doc_id
+        """,
+        [clusters_path, _UNLISTED],
+    )
+
+
+def _filter_decisions(con: duckdb.DuckDBPyConnection, recipe, declared: dict[str, list[str]]) -> pa.Table:
+    """langid and quality rules, per document, with per-language thresholds (Python: few µs a row)."""
+    min_score = float(recipe.langid.get("min_score", 0.0))
+    min_chars = int(recipe.langid.get("min_chars", 0))
+    require_declared = bool(recipe.langid.get("require_declared", True))
+    thresholds_cache: dict[tuple[str, str], dict] = {}
+    columns = {name: [] for name in DECISION_SCHEMA.names}
+    reader = con.sql(
+        f"SELECT doc_id, source, lang, lang_score, script, {', '.join(SIGNAL_NAMES)} FROM docs ORDER BY doc_id"
+    ).to_arrow_reader(BATCH_ROWS)
+    for batch in reader:
+        for row in batch.to_pylist():
+            confident = row["lang_score"] >= min_score and row["n_chars"] >= min_chars
+            lang = row["lang"] if confident else UNDETERMINED
+            decision = _first_failure(row, lang, require_declared, declared.get(row["source"], []),
+                                      thresholds_cache, recipe.quality)
+            values = (row["doc_id"], lang, decision is None, *(decision or (None,) * 5))
+            for name, value in zip(DECISION_SCHEMA.names, values):
+                columns[name].append(value)
+    return pa.table(columns, schema=DECISION_SCHEMA)
+
+
+def _first_failure(row: dict, lang: str, require_declared: bool, declared: list[str], thresholds_cache: dict,
+                   quality: dict) -> tuple | None:
+    if require_declared and declared and lang != UNDETERMINED and lang not in declared:
+        return ("langid", "undeclared_language", row["lang_score"], None,
+                f"detected {lang}; declared {', '.join(declared)}")
+    rules_lang = lang if lang in declared else UNDETERMINED
+    key = (rules_lang, row["script"])
+    if key not in thresholds_cache:
+        thresholds_cache[key] = thresholds_for(quality, rules_lang, row["script"])
+    failures = failed_rules({name: row[name] for name in SIGNAL_NAMES}, thresholds_cache[key])
+    if failures:
+        rule, value, threshold = failures[0]
+        return ("quality", rule, float(value), float(threshold), None)
+    return None
+
+
+def _register_rankings(con: duckdb.DuckDBPyConnection, recipe) -> None:
+    priority = [str(name) for name in recipe.dedup.get("source_priority") or []]
+    con.register("rank_source", pa.table({"source": priority, "priority": list(range(len(priority)))},
+                                          schema=pa.schema([("source", pa.string()), ("priority", pa.int64())])))
+    classes = license_classes()
+    con.register("rank_license", pa.table({"license_class": classes, "rank": list(range(len(classes)))}))
+
+
+def write_decisions(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    con.execute("COPY (SELECT ? AS run_id, * FROM decisions) TO ? (FORMAT parquet)", [run_id, str(tmp)])
+    os.replace(tmp, path)
+
+
+def write_curated(con: duckdb.DuckDBPyConnection, stage1_files: list[str], out_dir: Path) -> None:
+    """Kept documents as Parquet, one folder per language (de/part-00000.parquet), replaced in one rename.
+
+    Plain folder names, not hive-style lang=de: every file keeps its own `lang` column, and readers
+    that add hive columns (pandas, pyarrow) do not clash with it.
+    """
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE kept_docs AS
+        SELECT s.doc_id, s.source, s.source_version, s.record_id, d.lang, s.script, s.license_class, s.n_bytes, s.text
+        FROM read_parquet(?) s JOIN decisions d ON d.doc_id = s.doc_id AND d.kept
+        """,
+        [stage1_files],
+    )
+    for (lang,) in con.execute("SELECT DISTINCT lang FROM kept_docs ORDER BY lang").fetchall():
+        (tmp / lang).mkdir(parents=True)
+        con.execute("COPY (SELECT * FROM kept_docs WHERE lang = ? ORDER BY doc_id) TO ? (FORMAT parquet)",
+                    [lang, str(tmp / lang / "part-00000.parquet")])
+    con.execute("DROP TABLE kept_docs")
+    tmp.mkdir(parents=True, exist_ok=True)  # no kept document: an empty dataset, not a missing one
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)

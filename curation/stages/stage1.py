@@ -1,0 +1,270 @@
+"""Stage 1: per-document work as datatrove pipeline steps, one small step per job.
+
+read registered source → normalize → language id → quality signals → PII redaction →
+content hash + MinHash → Parquet (one file per task and source version, written atomically).
+
+The steps run on datatrove's executors (local processes or Ray), which resume a killed run task
+by task. Output is keyed by source version and by the recipe settings stage 1 depends on, so a
+source that did not change is never processed twice.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from curation.core.ids import doc_id
+from curation.text.langid import get_identifier
+from curation.text.minhash import content_hash, shingles, signature
+from curation.text.normalize import normalize
+from curation.text.pii import KINDS as PII_KINDS
+from curation.text.pii import redact_pii
+from curation.text.quality import quality_signals
+from curation.ingest.readers import Malformed, SourceSpec, iter_records
+from curation.text.scripts import detect_script, has_word_spaces
+
+SIGNAL_NAMES = tuple(quality_signals("A short example sentence.", "en"))
+BATCH_ROWS = 1000
+
+STAGE1_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("source", pa.string()),
+        ("source_version", pa.int32()),
+        ("source_id", pa.int32()),
+        ("record_id", pa.string()),
+        ("stage1_key", pa.string()),
+        ("license_class", pa.string()),
+        ("text", pa.string()),  # normalized, PII redacted: what a curated shard will hold
+        ("n_bytes", pa.int64()),
+        ("lang", pa.string()),
+        ("lang_score", pa.float64()),
+        ("script", pa.string()),
+        *[(f"pii_{kind}", pa.int32()) for kind in PII_KINDS],
+        *[(name, pa.float64()) for name in SIGNAL_NAMES],
+        ("quality", pa.float64()),  # recipe-independent score that ranks duplicate copies
+        ("content_hash", pa.string()),
+        ("shingles", pa.list_(pa.uint32())),
+        ("signature", pa.list_(pa.uint32())),
+    ]
+)
+_LIST_COLUMNS = ("shingles", "signature")  # uint32 arrays: to Arrow from numpy, not via Python lists
+_SCALAR_SCHEMA = pa.schema([field for field in STAGE1_SCHEMA if field.name not in _LIST_COLUMNS])
+
+
+def source_dir(stage1_root: Path, source: dict) -> Path:
+    return stage1_root / source["name"] / f"v{source['version']}"
+
+
+class ReadSources(PipelineStep):
+    """Registered sources in a fixed order; task `rank` takes every `world_size`-th record."""
+
+    name = "read registered sources"
+    type = "📖 - READER"
+
+    def __init__(self, sources: list[dict]):
+        super().__init__()
+        self.sources = sources
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for source in self.sources:
+            spec = SourceSpec(source["location"], source["format"], tuple(source["text_fields"]),
+                              source["id_field"], tuple(source["columns"]) if source["columns"] else None)
+            for index, item in enumerate(iter_records(spec)):
+                if index % world_size != rank:
+                    continue
+                if isinstance(item, Malformed):
+                    self.stat_update("malformed")
+                    continue
+                self.stat_update("documents")
+                yield Document(
+                    text=item.text,
+                    id=doc_id(source["name"], source["version"], item.record_id),
+                    metadata={"source": source, "record_id": item.record_id},
+                )
+
+
+class Normalize(PipelineStep):
+    name = "normalize (NFC, controls, whitespace)"
+    type = "🔻 - FORMAT"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            document.text = normalize(document.text)
+            yield document
+
+
+class IdentifyLanguage(PipelineStep):
+    name = "language id"
+    type = "🏷 - TAGGER"
+
+    def __init__(self, backend: str, options: dict):
+        super().__init__()
+        self.backend, self.options = backend, options
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        identifier = get_identifier(self.backend, **self.options)  # made per task: models do not deepcopy well
+        for document in data:
+            guess = identifier.identify(document.text)
+            document.metadata.update(lang=guess.lang, lang_score=guess.score, script=detect_script(document.text))
+            yield document
+
+
+class QualitySignals(PipelineStep):
+    name = "quality signals (Gopher, C4, FineWeb)"
+    type = "🏷 - TAGGER"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            signals = quality_signals(document.text, document.metadata["lang"])
+            document.metadata["signals"] = signals
+            document.metadata["quality"] = quality_score(signals)
+            yield document
+
+
+def quality_score(signals: dict) -> float:
+    """Ranks copies of one text: well-punctuated, unrepetitive, wordy lines score higher."""
+    parts = [signals["fw_punct_lines_frac"], 1.0 - signals["dup_line_frac"], signals["alpha_words_frac"]]
+    return round(float(np.mean(parts)), 6)
+
+
+class RedactPII(PipelineStep):
+    name = "PII redaction"
+    type = "🔻 - FORMAT"
+
+    def __init__(self, kinds: list[str]):
+        super().__init__()
+        self.kinds = kinds
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            redaction = redact_pii(document.text, self.kinds)
+            document.text = redaction.text
+            document.metadata["pii"] = redaction.counts
+            self.stat_update(*(f"pii_{kind}" for kind, n in redaction.counts.items() if n))
+            yield document
+
+
+class HashAndSign(PipelineStep):
+    """Exact-duplicate key and MinHash signature of the text as it will be curated."""
+
+    name = "content hash + MinHash"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, ngram: int, num_perm: int):
+        super().__init__()
+        self.ngram, self.num_perm = ngram, num_perm
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for document in data:
+            shingle_set = shingles(document.text, has_word_spaces(document.metadata["script"]), self.ngram)
+            document.metadata.update(
+                content_hash=content_hash(document.text),
+                shingles=shingle_set,
+                signature=signature(shingle_set, self.num_perm),
+            )
+            yield document
+
+
+class WriteStage1(PipelineStep):
+    """One Parquet file per task and source version, renamed into place only when complete."""
+
+    name = "write stage-1 Parquet"
+    type = "💽 - WRITER"
+
+    def __init__(self, stage1_root: str, stage1_key: str):
+        super().__init__()
+        self.stage1_root, self.stage1_key = Path(stage1_root), stage1_key
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        current, rows = None, []
+        writer: _AtomicParquet | None = None
+        for document in data:
+            source = document.metadata["source"]
+            if source is not current:
+                if writer:
+                    writer.close(rows)
+                current, rows = source, []
+                writer = _AtomicParquet(source_dir(self.stage1_root, source) / f"part-{rank:05d}.parquet")
+            rows.append(self._row(document))
+            if len(rows) >= BATCH_ROWS:
+                writer.write(rows)
+                rows = []
+        if writer:
+            writer.close(rows)
+        return
+        yield  # a writer ends the pipeline: it yields nothing
+
+    def _row(self, document: Document) -> dict:
+        meta = document.metadata
+        source = meta["source"]
+        return {
+            "doc_id": document.id, "source": source["name"], "source_version": source["version"],
+            "source_id": source["source_id"], "record_id": meta["record_id"], "stage1_key": self.stage1_key,
+            "license_class": source["license_class"], "text": document.text,
+            "n_bytes": len(document.text.encode("utf-8")), "lang": meta["lang"], "lang_score": meta["lang_score"],
+            "script": meta["script"], **{f"pii_{kind}": n for kind, n in meta["pii"].items()},
+            **{name: _number(meta["signals"][name]) for name in SIGNAL_NAMES},
+            "quality": meta["quality"], "content_hash": meta["content_hash"],
+            "shingles": meta["shingles"], "signature": meta["signature"],
+        }
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+class _AtomicParquet:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.tmp = path, path.with_name(path.name + ".tmp")
+        self.writer = pq.ParquetWriter(self.tmp, STAGE1_SCHEMA)
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.write_table(_table(rows))
+
+    def close(self, rows: list[dict]) -> None:
+        if rows:
+            self.write(rows)
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    """Rows as a STAGE1_SCHEMA table: scalars through Arrow's row conversion, lists straight from numpy."""
+    scalars = pa.Table.from_pylist(rows, schema=_SCALAR_SCHEMA)
+    columns = [
+        _uint32_lists([row[field.name] for row in rows]) if field.name in _LIST_COLUMNS else scalars[field.name]
+        for field in STAGE1_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=STAGE1_SCHEMA)
+
+
+def _uint32_lists(arrays: list[np.ndarray]) -> pa.ListArray:
+    """One list per array, from their concatenation and offsets: no Python object per value."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    np.cumsum([len(a) for a in arrays], out=offsets[1:])
+    return pa.ListArray.from_arrays(offsets, np.concatenate(arrays).astype(np.uint32, copy=False))
+
+
+def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[PipelineStep]:
+    return [
+        ReadSources(sources),
+        Normalize(),
+        IdentifyLanguage(recipe.langid_backend, recipe.langid_options()),
+        QualitySignals(),
+        RedactPII(recipe.pii_redact),
+        HashAndSign(recipe.fuzzy["ngram"], recipe.fuzzy["num_perm"]),
+        WriteStage1(str(stage1_root), recipe.stage1_key()),
+    ]
+
+
+def stage1_files(stage1_root: Path, sources: list[dict]) -> Iterator[Path]:
+    for source in sources:
+        yield from sorted(source_dir(stage1_root, source).glob("part-*.parquet"))
