@@ -567,11 +567,9 @@ def cmd_generate(args: argparse.Namespace, workspace: Workspace) -> None:
 
 
 def cmd_models(args: argparse.Namespace, workspace: Workspace) -> None:
-    from curation.core.catalog import fetch_dicts, open_catalog
+    from curation.models import list_runs
 
-    with open_catalog(workspace.require()) as con:
-        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, base_run, source, status, steps, "
-                                "first_loss, last_loss, tokens_per_s, out_dir FROM training_runs ORDER BY started_at")
+    runs = list_runs(workspace.require())
     if args.json:
         print_json(runs)
     elif not runs:

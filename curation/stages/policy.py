@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from curation.ingest.licenses import license_classes
 from curation.text.quality import failed_rules, thresholds_for
-from curation.stages.stage1 import SIGNAL_NAMES
+from curation.text.quality import SIGNAL_NAMES
 
 DECISION_SCHEMA = pa.schema(
     [

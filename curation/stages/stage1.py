@@ -25,11 +25,10 @@ from curation.text.minhash import content_hash, shingles, signature
 from curation.text.normalize import normalize
 from curation.text.pii import KINDS as PII_KINDS
 from curation.text.pii import redact_pii
-from curation.text.quality import quality_signals
+from curation.text.quality import SIGNAL_NAMES, quality_signals
 from curation.ingest.readers import Malformed, SourceSpec, iter_records
 from curation.text.scripts import detect_script, has_word_spaces
 
-SIGNAL_NAMES = tuple(quality_signals("A short example sentence.", "en"))
 BATCH_ROWS = 1000
 
 STAGE1_SCHEMA = pa.schema(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from curation.stages.stage1 import SIGNAL_NAMES
+from curation.text.quality import SIGNAL_NAMES
 from curation.text.pii import KINDS as PII_KINDS
 
 STAGE1_GLOB = "stage1/*/*/*/part-*.parquet"

@@ -115,6 +115,22 @@ def _stop_words(lang: str) -> tuple[frozenset[str], tuple[str, ...]] | None:
     return whole, tuple(w for w in entries if w not in whole)
 
 
+# Every signal quality_signals returns, in its order (the stage-1 columns; recipe rules name them).
+SIGNAL_NAMES = (
+    # Gopher quality
+    "n_chars", "n_lines", "n_words", "n_tokens", "mean_word_length", "hash_word_ratio", "ellipsis_word_ratio",
+    "bullet_lines_frac", "ellipsis_lines_frac", "alpha_words_frac", "stop_words",
+    # Gopher repetition
+    "dup_line_frac", "dup_line_char_frac", "dup_para_frac", "dup_para_char_frac",
+    *(f"top_{n}gram_char_frac" for n in TOP_NGRAMS), *(f"dup_{n}gram_char_frac" for n in DUP_NGRAMS),
+    # C4
+    "c4_punct_lines_frac", "c4_few_words_lines_frac", "c4_javascript_lines", "c4_policy_lines", "c4_lorem_ipsum",
+    "c4_curly_brackets", "c4_sentences",
+    # FineWeb
+    "fw_punct_lines_frac", "fw_short_lines_frac", "fw_dup_line_char_frac", "fw_list_ratio",
+)
+
+
 def quality_signals(text: str, lang: str) -> Signals:
     """All quality signals of `text` (see the module docstring), from one segmentation of its lines."""
     lower = text.lower()
