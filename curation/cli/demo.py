@@ -6,21 +6,12 @@ same function the CLI command calls; re-running the demo reuses what is already 
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-from curation.core.catalog import open_catalog
-from curation.stages.curate import curate
-from curation.ingest.datacard import load_card
 from curation.cli.output import print_funnel, print_json, print_table
 from curation.core.errors import AgoraError
-from curation.mixture.build import create_mixture
-from curation.training_runs import evaluate, finetune, generate_text, pretrain
-from curation.ingest.register import register, registration_from
-from curation.governance.report import write_report
-from curation.ingest.sources import list_sources
 from curation.core.workspace import Workspace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "contributions"
@@ -30,22 +21,29 @@ FINETUNE = {"steps": 30, "batch_tokens": 2048}
 SAMPLE_PROMPT = "Die Stadt"
 
 
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser("demo", parents=[common], help="run the whole flow on the bundled examples")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, workspace: Workspace) -> None:
+    run_demo(workspace, as_json=args.json)
+
+
 def run_demo(workspace: Workspace, as_json: bool = False) -> None:
+    import yaml
+
+    from curation.governance.report import write_report
+    from curation.mixture.build import create_mixture
+    from curation.stages.curate import curate
+    from curation.training_runs import evaluate, finetune, generate_text, pretrain
+
     cards = sorted(EXAMPLES.glob("*/datacard.yaml"))
     if not cards:
         raise AgoraError(f"no example contributions under {EXAMPLES} (agora demo runs from a source checkout)")
     say = (lambda *a, **k: None) if as_json else print
     progress = not as_json and sys.stderr.isatty()
-    with open_catalog(workspace):
-        pass
-    say(f"workspace: {workspace.root}\n\n1. registering {len(cards)} example contributions from {EXAMPLES}")
-    for card in cards:
-        result = register(workspace, registration_from(load_card(card)), progress=progress)
-        say(f"  {result.status:<18} {result.source['name']} v{result.source['version']} "
-            f"({result.source['records']} records)")
-        for warning in result.warnings:
-            say(f"    warning: {warning}")
-    sources = list_sources(workspace)
+    sources = _register_examples(workspace, cards, say, progress)
     if not as_json:
         print()
         print_table(sources, ("name", "records", "malformed", "format", "license", "license_class",
@@ -88,3 +86,22 @@ def run_demo(workspace: Workspace, as_json: bool = False) -> None:
     print(f"next: agora lineage model {model['run_id']} --workspace {workspace.root}")
     print(f"      agora lineage doc DOC_ID  (any doc_id from `agora docs show` or the report)")
     print(f"      agora withdraw SOURCE --reason '…' && agora mix rebuild demo")
+
+
+def _register_examples(workspace: Workspace, cards: list[Path], say, progress: bool) -> list[dict]:
+    """Step 1: create the workspace if needed and register every example contribution; the sources as listed."""
+    from curation.core.catalog import open_catalog
+    from curation.ingest.datacard import load_card
+    from curation.ingest.register import register, registration_from
+    from curation.ingest.sources import list_sources
+
+    with open_catalog(workspace):
+        pass
+    say(f"workspace: {workspace.root}\n\n1. registering {len(cards)} example contributions from {EXAMPLES}")
+    for card in cards:
+        result = register(workspace, registration_from(load_card(card)), progress=progress)
+        say(f"  {result.status:<18} {result.source['name']} v{result.source['version']} "
+            f"({result.source['records']} records)")
+        for warning in result.warnings:
+            say(f"    warning: {warning}")
+    return list_sources(workspace)

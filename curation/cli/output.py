@@ -54,3 +54,34 @@ def print_funnel(run_id: str, counts: dict) -> None:
           f"{clusters['cross_source']} span several sources")
     if counts["rules"]:
         print("reasons: " + ", ".join(f"{r['step']}/{r['rule']} {r['docs']}" for r in counts["rules"]))
+
+
+def human(value) -> str:
+    """One catalog value on one line: shares as percentages, lists comma-separated, counts with separators."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:.0%}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_mixture(mixture: dict) -> None:
+    params = mixture["params"]
+    how = (f"UniMax, at most {params['max_epochs']} epochs" if params["method"] == "unimax"
+           else f"temperature {params['temperature']}" + (f", at most {params['max_epochs']} epochs"
+                                                          if params["max_epochs"] else ""))
+    print(f"mixture {mixture['name']} v{mixture['version']} from run {mixture['curation_run']}: "
+          f"{mixture['train_tokens']:,} training tokens of a {params['budget_tokens']:,} budget ({how}, "
+          f"license policy {params['license_policy']}, seed {params['seed']})")
+    print()
+    kept = [p for p in mixture["parts"] if not p["excluded_reason"]]
+    print_table(kept, ("lang", "source", "license_class", "docs", "heldout_docs", "available_tokens", "target_tokens",
+                       "epochs", "share"),
+                headers=("lang", "source", "license", "docs", "held out", "available", "target", "epochs", "share"))
+    for source, reason in mixture["excluded"]:
+        print(f"excluded: {source}: {reason}")
+
+
+def print_bpb(scores: dict) -> None:
+    print("bits per byte on held-out documents: " + ", ".join(
+        f"{lang} {value:.3f}" if value is not None else f"{lang} (no held-out doc)" for lang, value in scores.items()))

@@ -1,0 +1,131 @@
+"""Curation: `agora curate`, `agora runs [show]` and `agora docs show` (why a document was kept or dropped)."""
+from __future__ import annotations
+
+import argparse
+
+from curation.cli.common import comma_list
+from curation.cli.output import print_funnel, print_json, print_table
+from curation.core.errors import AgoraError
+from curation.core.workspace import Workspace
+
+
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    _add_curate(commands, common)
+    runs = commands.add_parser("runs", parents=[common], help="list curation runs")
+    runs.set_defaults(handler=cmd_runs)
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="show")
+    run_show = runs_sub.add_parser("show", parents=[common], help="a run's funnel: docs and bytes per step and language")
+    run_show.add_argument("run_id", metavar="RUN")
+    run_show.set_defaults(handler=cmd_runs_show)
+
+    docs = commands.add_parser("docs", parents=[common], help="explain documents")
+    docs_sub = docs.add_subparsers(dest="docs_command", metavar="show", required=True)
+    doc_show = docs_sub.add_parser("show", parents=[common],
+                                   help="a document's record, signals, decision with its reason, duplicate cluster")
+    doc_show.add_argument("doc_id", metavar="DOC_ID")
+    doc_show.add_argument("--run", metavar="RUN", help="curation run (default: the latest finished one)")
+    doc_show.set_defaults(handler=cmd_docs_show)
+
+
+def _add_curate(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    cur = commands.add_parser(
+        "curate", parents=[common], help="run the curation pipeline (stages 1-3) over active sources",
+        description="Stage 1 computes per-document signals (language, quality, PII, hashes) with datatrove; stage 2 "
+                    "finds exact and near duplicates across all sources; stage 3 applies the recipe's thresholds and "
+                    "writes curated Parquet shards by language. Running the same curation again resumes or does "
+                    "nothing; --refilter re-applies a new recipe to a finished run's stored signals.",
+    )
+    cur.add_argument("--recipe", metavar="YAML", help="curation recipe (default: pipelines/default.yaml)")
+    cur.add_argument("--sources", type=comma_list, metavar="A,B", help="only these sources (default: all active)")
+    cur.add_argument("--workers", type=int, default=1, metavar="N", help="stage-1 tasks run in parallel (default 1)")
+    cur.add_argument("--executor", choices=["local", "ray"], default="local",
+                     help="datatrove executor for stage 1 (ray needs `pip install 'agora[ray]'`)")
+    cur.add_argument("--refilter", metavar="RUN", help="stage 3 only: apply --recipe to the stored signals of RUN")
+    cur.set_defaults(handler=cmd_curate)
+
+
+def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.stages.curate import curate, refilter
+    from curation.stages.recipe import load_recipe
+
+    workspace.require()
+    if args.workers < 1:
+        raise AgoraError("--workers must be at least 1")
+    if args.refilter:
+        result = refilter(workspace, args.refilter, load_recipe(args.recipe))
+    else:
+        result = curate(workspace, load_recipe(args.recipe), args.sources, args.workers, args.executor,
+                        progress=not args.json)
+    if args.json:
+        print_json({k: v for k, v in result.items() if k not in ("recipe", "funnel")})
+        return
+    if result["already_done"]:
+        print(f"run {result['run_id']} already finished with these inputs (nothing to do)")
+    print_funnel(result["run_id"], result["funnel"])
+    print(f"curated shards: {result['output_dir']}")
+
+
+def cmd_runs(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.stages.runs import list_runs
+
+    runs = list_runs(workspace.require())
+    if args.json:
+        print_json(runs)
+    elif not runs:
+        print("no curation runs yet (see `agora curate --help`)")
+    else:
+        print_table(runs, ("run_id", "status", "parent_run", "started_at", "docs_in", "docs_out"))
+
+
+def cmd_runs_show(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.stages.runs import show_run
+
+    run = show_run(workspace.require(), args.run_id)
+    if args.json:
+        print_json(run)
+        return
+    print(f"{run['run_id']} ({run['status']}), recipe {run['recipe']['path']}"
+          + (f", refiltered from {run['parent_run']}" if run["parent_run"] else ""))
+    print("sources: " + ", ".join(f"{s['name']} v{s['version']}" for s in run["sources"]))
+    if run["funnel"]:
+        print_funnel(run["run_id"], run["funnel"])
+        timings = run["funnel"].get("timings", {})
+        print("timings: " + ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in timings.items()))
+
+
+def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
+    from curation.stages.runs import show_doc
+
+    doc = show_doc(workspace.require(), args.doc_id, args.run)
+    if args.json:
+        print_json(doc)
+        return
+    record, source = doc["record"], doc["record"]["source"]
+    print(f"document {doc['doc_id']} in run {doc['run_id']}")
+    print(f"  source     {source['name']} v{source['version']}, record {record['record_id']} "
+          f"({source['location']})")
+    print(f"  from       {source['contributor']} ({source['country']}), {source['license']} ({source['license_class']})")
+    _print_decision(doc["decision"])
+    signals = doc["signals"]
+    print(f"  language   {signals.get('lang')} (score {signals.get('lang_score')}), script {signals.get('script')}")
+    print("  signals    " + ", ".join(f"{k}={v:.3g}" for k, v in signals.items()
+                                      if isinstance(v, (int, float)) and k not in ("lang_score",)))
+    _print_cluster(doc["cluster"])
+
+
+def _print_decision(decision: dict) -> None:
+    if decision["kept"]:
+        print("  decision   kept")
+        return
+    measured = "" if decision["value"] is None else f": {decision['value']:.4g} vs threshold {decision['threshold']:.4g}"
+    print(f"  decision   dropped at {decision['step']} by {decision['rule']}{measured}"
+          + (f" ({decision['detail']})" if decision["detail"] else ""))
+
+
+def _print_cluster(cluster: dict | None) -> None:
+    if not cluster:
+        return
+    print(f"  duplicates {cluster['kind']} cluster {cluster['cluster_id']}:")
+    for member in cluster["members"]:
+        fate = "kept" if member["kept"] else f"dropped ({member['rule']})"
+        print(f"    {member['doc_id']}  {member['source']}:{member['record_id']}  {fate}")
