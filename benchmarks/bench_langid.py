@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.results import write_section
 from benchmarks.shared_data import find_shared_data
-from curation.text.langid import get_identifier, normalize_lang
+from curation.text.langid import get_identifier, lang_of_label
 
 CATEGORIES = ("sentences", "single-words", "word-pairs")
 # AgoraIdentifier's thresholds and weights were chosen on this many seeded lines per file
@@ -41,7 +41,7 @@ def benchmark_languages(testdata: Path) -> list[str]:
     """Languages with a langdetect profile (zh-cn/zh-tw → zh, no → nb) and test files."""
     import langdetect
 
-    profiles = {normalize_lang(name) for name in os.listdir(Path(langdetect.__file__).parent / "profiles")}
+    profiles = {lang_of_label(name) for name in os.listdir(Path(langdetect.__file__).parent / "profiles")}
     files = {path.stem for path in (testdata / "sentences").glob("*.txt")}
     return sorted(profiles & files)
 

@@ -8,15 +8,9 @@ import socket
 
 import pytest
 
-from curation.text.langid import (
-    LangGuess,
-    NoCandidateLanguage,
-    _fuse,
-    _import,
-    _ruled_out,
-    get_identifier,
-    normalize_lang,
-)
+from curation.text.langid import LangGuess, NoCandidateLanguage, get_identifier, lang_of_label
+from curation.text.langid.base import _import
+from curation.text.langid.vote import _fuse, _ruled_out
 from curation.text.scripts import detect_script, has_word_spaces
 from curation.text.wordlists import UNSEEN_LOG_FREQ, WordLists
 
@@ -144,13 +138,13 @@ def test_errors_are_clear():
 
 
 def test_codes_are_normalized():
-    assert normalize_lang("__label__zh") == "zh"
-    assert normalize_lang("zh-Hant") == normalize_lang("zh-cn") == "zh"
-    assert normalize_lang("NB") == normalize_lang("no") == "nb"
-    assert normalize_lang("eng") == "en"
-    assert normalize_lang("iw") == "he"
-    assert normalize_lang("ceb") == "ceb"  # no ISO 639-1 code: stays ISO 639-3
-    assert normalize_lang("un") == normalize_lang("zxx") == "und"
+    assert lang_of_label("__label__zh") == "zh"
+    assert lang_of_label("zh-Hant") == lang_of_label("zh-cn") == "zh"
+    assert lang_of_label("NB") == lang_of_label("no") == "nb"
+    assert lang_of_label("eng") == "en"
+    assert lang_of_label("iw") == "he"
+    assert lang_of_label("ceb") == "ceb"  # no ISO 639-1 code: stays ISO 639-3
+    assert lang_of_label("un") == lang_of_label("zxx") == "und"
 
 
 @pytest.mark.parametrize(
