@@ -30,6 +30,8 @@ from curation.ingest.readers import Malformed, SourceSpec, iter_records
 from curation.text.scripts import detect_script, has_word_spaces
 
 BATCH_ROWS = 1000
+# Bump when stage 1 computes something differently, so stored signals are not reused wrongly.
+STAGE1_CODE_VERSION = 3  # 2: Yi, Tai Tham and Tai Viet scripts recognised; 3: agora langid votes with word lists
 
 STAGE1_SCHEMA = pa.schema(
     [
@@ -73,9 +75,7 @@ class ReadSources(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for source in self.sources:
-            spec = SourceSpec(source["location"], source["format"], tuple(source["text_fields"]),
-                              source["id_field"], tuple(source["columns"]) if source["columns"] else None)
-            for index, item in enumerate(iter_records(spec)):
+            for index, item in enumerate(iter_records(SourceSpec.of(source))):
                 if index % world_size != rank:
                     continue
                 if isinstance(item, Malformed):
@@ -90,6 +90,7 @@ class ReadSources(PipelineStep):
 
 
 class Normalize(PipelineStep):
+    key = "normalize"  # its name in run fingerprints (STEPS)
     name = "normalize (NFC, controls, whitespace)"
     type = "🔻 - FORMAT"
 
@@ -100,6 +101,7 @@ class Normalize(PipelineStep):
 
 
 class IdentifyLanguage(PipelineStep):
+    key = "langid"  # its name in run fingerprints (STEPS)
     name = "language id"
     type = "🏷 - TAGGER"
 
@@ -116,6 +118,7 @@ class IdentifyLanguage(PipelineStep):
 
 
 class QualitySignals(PipelineStep):
+    key = "quality"  # its name in run fingerprints (STEPS)
     name = "quality signals (Gopher, C4, FineWeb)"
     type = "🏷 - TAGGER"
 
@@ -134,6 +137,7 @@ def quality_score(signals: dict) -> float:
 
 
 class RedactPII(PipelineStep):
+    key = "pii"  # its name in run fingerprints (STEPS)
     name = "PII redaction"
     type = "🔻 - FORMAT"
 
@@ -153,6 +157,7 @@ class RedactPII(PipelineStep):
 class HashAndSign(PipelineStep):
     """Exact-duplicate key and MinHash signature of the text as it will be curated."""
 
+    key = "dedup"  # its name in run fingerprints (STEPS)
     name = "content hash + MinHash"
     type = "🫂 - DEDUP"
 
@@ -250,6 +255,11 @@ def _uint32_lists(arrays: list[np.ndarray]) -> pa.ListArray:
     offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
     np.cumsum([len(a) for a in arrays], out=offsets[1:])
     return pa.ListArray.from_arrays(offsets, np.concatenate(arrays).astype(np.uint32, copy=False))
+
+
+# The per-document steps in pipeline order. A curation run's id covers them, so a run made by a
+# different pipeline is a different run (recipes once listed them; the code decides the order).
+STEPS = tuple(step.key for step in (Normalize, IdentifyLanguage, QualitySignals, RedactPII, HashAndSign))
 
 
 def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[PipelineStep]:
