@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, device: torch.device, batches: PackedBatches, val_windows: torch.Tensor, comparison: bool,
         run_dir: Path) -> str:
     vocab_size = batches.vocab_size
-    config = TrainConfig(out_dir=str(run_dir), model=args.preset, steps=args.iters, lr=NANOGPT["lr"],
+    config = TrainConfig(run_dir=str(run_dir), model=args.preset, steps=args.iters, lr=NANOGPT["lr"],
                          warmup=NANOGPT["warmup"], weight_decay=NANOGPT["weight_decay"], betas=NANOGPT["betas"],
                          grad_clip=NANOGPT["grad_clip"], seed=args.seed, device=args.device, compile=args.compile,
                          checkpoint_every=args.iters, quiet=True)

@@ -91,7 +91,7 @@ def test_training_is_recorded_with_eval_for_every_language(capsys, trained):
     assert all(v is None or 0 < v < 20 for v in result["bits_per_byte"].values())
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model_dir = Path(run["out_dir"]) / "model"
+    model_dir = Path(run["run_dir"]) / "model"
     AutoModelForCausalLM.from_pretrained(model_dir)
     assert AutoTokenizer.from_pretrained(model_dir).eos_token == "<|endoftext|>"
 
@@ -104,7 +104,7 @@ def test_generate_returns_text(capsys, trained):
 
 def test_model_card_names_every_source(capsys, trained):
     [run] = agora(capsys, trained, "models")
-    card = (Path(run["out_dir"]) / "model" / "README.md").read_text("utf-8")
+    card = (Path(run["run_dir"]) / "model" / "README.md").read_text("utf-8")
     lineage = agora(capsys, trained, "lineage", "model", run["run_id"])
     assert lineage["sources"] and all(s["name"] in card for s in lineage["sources"])
     assert "bits per byte" in card
@@ -117,9 +117,9 @@ def test_lineage_of_a_planted_document(capsys, trained):
     [run] = agora(capsys, trained, "models")
     mixture = agora(capsys, trained, "mix", "create", "demo", *MIX)
     packed = PackedTokens(Path(mixture["path"]) / "packed")
-    seq_len = json.loads(Path(run["out_dir"], "model", "config.json").read_text())["max_position_embeddings"]
+    seq_len = json.loads(Path(run["run_dir"], "model", "config.json").read_text())["max_position_embeddings"]
     seen_at: dict[str, set[int]] = {}  # the trainer's window record, read through the token→document index
-    for row in read_windows(run["out_dir"]).to_pylist():
+    for row in read_windows(run["run_dir"]).to_pylist():
         for doc in packed.documents_in(row["start"], row["start"] + seq_len + 1):
             seen_at.setdefault(doc, set()).add(row["step"] + 1)
     kept_copies = [group[1] for group in PLANTED["exact_duplicates"] if group[1]["source"] == "openweb-mirror"]
@@ -140,7 +140,8 @@ def test_finetune_instruct_source(capsys, trained):
     [run] = agora(capsys, trained, "models")
     tuned = agora(capsys, trained, "finetune", "--from", run["run_id"], "--source", "agora-instruct",
                   "--steps", "2", "--batch-tokens", "256")
-    assert tuned["steps"] == 2 and Path(tuned["out_dir"], "config.json").is_file()
+    assert tuned["steps"] == 2 and Path(tuned["model_dir"], "config.json").is_file()
+    assert Path(tuned["model_dir"]) == Path(tuned["run_dir"]) / "model"
     chain = agora(capsys, trained, "lineage", "model", tuned["run_id"])["training_chain"]
     assert [r["kind"] for r in chain] == ["finetune", "pretrain"]
 
@@ -180,3 +181,14 @@ def test_report_renders_the_whole_flow(capsys, trained, tmp_path):
     out = agora(capsys, trained, "report", "--out", str(tmp_path / "report.html"))
     html = Path(out["report"]).read_text("utf-8")
     assert html.count("<svg") >= 6 and "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_every_model_command_takes_a_run_id_run_folder_or_model_folder(capsys, trained):
+    run = next(r for r in agora(capsys, trained, "models") if r["kind"] == "pretrain")
+    model_folder = str(Path(run["run_dir"]) / "model")
+    for ref in (run["run_id"], run["run_dir"], model_folder):
+        assert agora(capsys, trained, "lineage", "model", ref)["run_id"] == run["run_id"]
+        assert agora(capsys, trained, "credits", ref)["kind"] == "model"
+        assert agora(capsys, trained, "eval", "--model", ref)["run_id"] == run["run_id"]
+    lineage = agora(capsys, trained, "lineage", "model", model_folder)
+    assert (lineage["run_dir"], lineage["model_dir"]) == (run["run_dir"], model_folder)

@@ -105,7 +105,7 @@ def test_uint32_shards_for_vocabularies_over_65535(tmp_path):
 
 
 def test_loss_decreases_and_every_window_is_recorded(tmp_path, packed, tokenizer_dir):
-    result = train(TrainConfig(out_dir=str(tmp_path), tokenizer=str(tokenizer_dir), **{**TINY, "steps": 30,
+    result = train(TrainConfig(run_dir=str(tmp_path), tokenizer=str(tokenizer_dir), **{**TINY, "steps": 30,
                                                                                        "checkpoint_every": 10}),
                    tiny_batches(packed))
     assert len(result.losses) == 30 and result.last_loss < result.first_loss - 1.0
@@ -117,9 +117,9 @@ def test_loss_decreases_and_every_window_is_recorded(tmp_path, packed, tokenizer
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, packed):
-    full = train(TrainConfig(out_dir=str(tmp_path / "full"), **TINY), tiny_batches(packed))
-    train(TrainConfig(out_dir=str(tmp_path / "cut"), **{**TINY, "steps": 3}), tiny_batches(packed))
-    resumed = train(TrainConfig(out_dir=str(tmp_path / "cut"), resume=True, **TINY), tiny_batches(packed))
+    full = train(TrainConfig(run_dir=str(tmp_path / "full"), **TINY), tiny_batches(packed))
+    train(TrainConfig(run_dir=str(tmp_path / "cut"), **{**TINY, "steps": 3}), tiny_batches(packed))
+    resumed = train(TrainConfig(run_dir=str(tmp_path / "cut"), resume=True, **TINY), tiny_batches(packed))
     assert len(resumed.losses) == 6
     np.testing.assert_allclose(resumed.losses, full.losses, rtol=0, atol=1e-6)
     assert read_windows(tmp_path / "cut").equals(read_windows(tmp_path / "full"))
@@ -127,7 +127,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, packed):
     assert checkpoint.name == "step-00000006"
     AutoModelForCausalLM.from_pretrained(str(checkpoint))  # a checkpoint is a Hugging Face model folder
     with pytest.raises(FileExistsError):
-        train(TrainConfig(out_dir=str(tmp_path / "cut"), **TINY), tiny_batches(packed))
+        train(TrainConfig(run_dir=str(tmp_path / "cut"), **TINY), tiny_batches(packed))
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, packed):
@@ -147,11 +147,11 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
             digests[checkpoint.name] = hashlib.sha256((checkpoint / "model.safetensors").read_bytes()).hexdigest()
 
     with pytest.raises(NonFiniteLoss, match=r"loss is nan at step 5 of 6.*step-00000003"):
-        train(TrainConfig(out_dir=str(tmp_path), **TINY), PoisonedAtStep4(packed, 32, 4, 0), remember_checkpoint)
+        train(TrainConfig(run_dir=str(tmp_path), **TINY), PoisonedAtStep4(packed, 32, 4, 0), remember_checkpoint)
     checkpoint = latest_checkpoint(tmp_path)
     assert checkpoint.name == "step-00000003" and not list((tmp_path / "checkpoints").glob(".*"))
     assert hashlib.sha256((checkpoint / "model.safetensors").read_bytes()).hexdigest() == digests[checkpoint.name]
-    resumed = train(TrainConfig(out_dir=str(tmp_path), resume=True, **{**TINY, "steps": 4}), tiny_batches(packed))
+    resumed = train(TrainConfig(run_dir=str(tmp_path), resume=True, **{**TINY, "steps": 4}), tiny_batches(packed))
     assert len(resumed.losses) == 4 and np.isfinite(resumed.losses).all()
     assert read_windows(tmp_path).column("step").to_pylist()[-1] == 3  # the failed step's record was dropped
 
@@ -191,11 +191,11 @@ def test_instruct_labels_mask_prompt_and_padding(tokenizer_dir):
 
 
 def test_fine_tune_eval_and_generate(tmp_path, packed, tokenizer_dir):
-    base = train(TrainConfig(out_dir=str(tmp_path / "base"), tokenizer=str(tokenizer_dir), **TINY),
+    base = train(TrainConfig(run_dir=str(tmp_path / "base"), tokenizer=str(tokenizer_dir), **TINY),
                  tiny_batches(packed)).model_dir
     tokenizer = load_tokenizer(base)
     examples, _ = encode_pairs(tokenizer, [(f"Q{i}:", f" {SCRIPTS['ru'][:20]}") for i in range(8)], seq_len=32)
-    tuned = train(TrainConfig(out_dir=str(tmp_path / "tuned"), model=str(base), **{**TINY, "steps": 10}),
+    tuned = train(TrainConfig(run_dir=str(tmp_path / "tuned"), model=str(base), **{**TINY, "steps": 10}),
                   InstructBatches(examples, micro_batch=4, seed=0, vocab_size=len(tokenizer),
                                   eos_id=tokenizer.eos_token_id))
     assert tuned.last_loss < tuned.first_loss

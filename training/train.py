@@ -46,7 +46,7 @@ class NonFiniteLoss(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    out_dir: str
+    run_dir: str  # checkpoints, window records and the final model (its model/ subfolder)
     model: str = "tiny"  # a preset, a config.json (fresh weights) or a saved model folder (fine-tune its weights)
     tokenizer: str | None = None  # folder saved into the final model; default: the model folder's own, if any
     steps: int = 1000
@@ -71,7 +71,7 @@ class TrainResult:
     last_loss: float
     losses: list[float]  # one per step since step 0, resumed steps included
     tokens_per_s: float  # over the steps this call ran, all ranks together
-    out_dir: Path
+    run_dir: Path
     model_dir: Path | None  # the final Hugging Face model (written by rank 0 only)
     n_params: int
     elapsed_s: float
@@ -103,7 +103,7 @@ def train(config: TrainConfig, batches: BatchSource,
 
 def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.device, rank: int,
            world: int) -> TrainResult:
-    out = Path(config.out_dir)
+    out = Path(config.run_dir)
     checkpoint = latest_checkpoint(out) if config.resume else None
     if not config.resume and latest_checkpoint(out):
         raise FileExistsError(f"{out} already holds checkpoints: resume it or train into an empty folder")
@@ -185,7 +185,7 @@ def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.dev
     if world > 1:
         dist.barrier()  # the other ranks wait until rank 0 has written the model
     return TrainResult(steps=config.steps, first_loss=losses[0], last_loss=losses[-1], losses=losses,
-                       tokens_per_s=tokens / elapsed if elapsed else 0.0, out_dir=out, model_dir=model_dir,
+                       tokens_per_s=tokens / elapsed if elapsed else 0.0, run_dir=out, model_dir=model_dir,
                        n_params=count_parameters(model), elapsed_s=elapsed)
 
 
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if per_rank < 1 or per_rank % micro_batch:
         parser.error(f"--batch-tokens {args.batch_tokens} is not a multiple of seq_len {seq_len} x ranks {world}"
                      f" x micro-batch {micro_batch}")
-    config = TrainConfig(out_dir=args.out, model=args.model, tokenizer=args.tokenizer, steps=args.steps,
+    config = TrainConfig(run_dir=args.out, model=args.model, tokenizer=args.tokenizer, steps=args.steps,
                          grad_accum=per_rank // micro_batch, lr=args.lr, warmup=args.warmup, seed=args.seed,
                          device=args.device, compile=args.compile, checkpoint_every=args.checkpoint_every,
                          resume=args.resume, quiet=args.quiet)

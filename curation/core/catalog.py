@@ -168,6 +168,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE checkpoints (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, path VARCHAR NOT NULL);
     """,
+    # 7: one key, one meaning: a training run's folder is its run_dir (the model is run_dir/model)
+    """
+    ALTER TABLE training_runs RENAME COLUMN out_dir TO run_dir;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,12 +7,13 @@ from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import NotFound
 from curation.ingest.licenses import license_classes, obligation
 from curation.core.workspace import Workspace
+from curation.models import find_run, training_chain
 
-FORMATS = ("md", "json", "bibtex")
+CREDIT_FORMATS = ("md", "json", "bibtex")
 
 
 def credits(workspace: Workspace, target: str) -> dict:
-    """`target` is a mixture name (its latest version) or a training run id."""
+    """`target` is a mixture name (its latest version), or a training run id, run folder or model folder."""
     with open_catalog(workspace) as con:
         sources, what = _sources_behind(con, target)
         rows = []
@@ -31,18 +32,16 @@ def credits(workspace: Workspace, target: str) -> dict:
 
 def _sources_behind(con, target: str) -> tuple[list[tuple[str, int, int | None]], str]:
     """(source, version, tokens used) of a mixture, or of the mixture and fine-tuning source of a model."""
-    run = fetch_dicts(con, "SELECT * FROM training_runs WHERE run_id = ?", [target])
+    run = find_run(con, target)
     if run:
-        sources, base = [], run[0]
-        while base:
-            if base["mixture"]:
-                sources += _mixture_sources(con, base["mixture"], base["mixture_version"])
-            if base["source"]:
+        sources = []
+        for link in training_chain(con, run["run_id"]):
+            if link["mixture"]:
+                sources += _mixture_sources(con, link["mixture"], link["mixture_version"])
+            if link["source"]:
                 sources += [(name, version, None) for name, version in con.execute(
                     "SELECT name, version FROM sources WHERE name = ? ORDER BY version DESC LIMIT 1",
-                    [base["source"]]).fetchall()]
-            parent = fetch_dicts(con, "SELECT * FROM training_runs WHERE run_id = ?", [base["base_run"]])
-            base = parent[0] if parent else None
+                    [link["source"]]).fetchall()]
         return sources, "model"
     version = con.execute("SELECT max(version) FROM mixtures WHERE name = ?", [target]).fetchone()[0]
     if version is None:

@@ -10,16 +10,17 @@ import duckdb
 
 from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import NotFound
+from curation.models import find_run, model_dir, training_chain
 from curation.stages.runs import show_doc
 from curation.core.workspace import Workspace
 
 
 def model_lineage(workspace: Workspace, run_id_or_dir: str) -> dict:
     with open_catalog(workspace) as con:
-        run = _training_run(con, run_id_or_dir)
-        chain = [run]
-        while chain[-1]["base_run"]:
-            chain += fetch_dicts(con, "SELECT * FROM training_runs WHERE run_id = ?", [chain[-1]["base_run"]])
+        run = find_run(con, run_id_or_dir)
+        if not run:
+            raise NotFound(f"no training run, run folder or model folder {run_id_or_dir!r} in this workspace")
+        chain = training_chain(con, run["run_id"])
         pretrain = chain[-1]
         sources = fetch_dicts(
             con,
@@ -42,21 +43,13 @@ def model_lineage(workspace: Workspace, run_id_or_dir: str) -> dict:
                  "(SELECT unnest(?::VARCHAR[])) AND source IS NOT NULL) ORDER BY name, version",
             [[r["run_id"] for r in chain]])
     return {
-        "run_id": run["run_id"], "kind": run["kind"], "out_dir": run["out_dir"],
+        "run_id": run["run_id"], "kind": run["kind"], "run_dir": run["run_dir"], "model_dir": str(model_dir(run)),
         "training_chain": [{"run_id": r["run_id"], "kind": r["kind"], "mixture": r["mixture"],
                             "mixture_version": r["mixture_version"], "source": r["source"]} for r in chain],
         "mixture": {**mixture[0], "params": json.loads(mixture[0]["params"])} if mixture else None,
         "curation_run": mixture[0]["curation_run"] if mixture else None,
         "sources": sources, "finetune_sources": finetune_sources,
     }
-
-
-def _training_run(con, run_id_or_dir: str) -> dict:
-    rows = fetch_dicts(con, "SELECT * FROM training_runs WHERE run_id = ? OR out_dir = ?",
-                       [run_id_or_dir, str(Path(run_id_or_dir).resolve())])
-    if not rows:
-        raise NotFound(f"no training run or model folder {run_id_or_dir!r} in this workspace")
-    return rows[0]
 
 
 def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
@@ -67,7 +60,7 @@ def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
                                        "FROM source_overview WHERE name = ? AND version = ?",
                                   [source["name"], source["version"]])[0]
         mixtures = fetch_dicts(con, "SELECT name, version, path FROM mixtures ORDER BY name, version")
-        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, out_dir, config FROM training_runs "
+        runs = fetch_dicts(con, "SELECT run_id, kind, mixture, mixture_version, run_dir, config FROM training_runs "
                                 "WHERE mixture IS NOT NULL ORDER BY run_id")
     used_in = []
     for mixture in mixtures:
@@ -83,7 +76,7 @@ def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
                            for m in used_in):
             seq_len = json.loads(run["config"])["seq_len"]
             training.append({"run_id": run["run_id"], "kind": run["kind"],
-                             "steps": steps_that_saw(Path(run["out_dir"]), Path(mixture["path"]) / "packed",
+                             "steps": steps_that_saw(Path(run["run_dir"]), Path(mixture["path"]) / "packed",
                                                      seq_len, doc_id)})
     return {
         "doc_id": doc_id, "source": source["name"], "source_version": source["version"],

@@ -9,6 +9,7 @@ from curation.core.catalog import fetch_dicts, open_catalog
 from curation.governance.credits import credits
 from curation.governance.lineage import model_lineage
 from curation.core.workspace import Workspace
+from curation.models import model_dir
 
 
 def write_model_card(workspace: Workspace, run_id: str) -> Path:
@@ -67,6 +68,6 @@ def write_model_card(workspace: Workspace, run_id: str) -> Path:
         lines.append(f"- **{group['license_class']}**: {names}. {group['obligation']}")
     lines += ["", "Trace any document: `agora lineage doc DOC_ID`; the whole lineage: "
               f"`agora lineage model {run_id}`.", ""]
-    card = Path(run["out_dir"]) / "model" / "README.md"
+    card = model_dir(run) / "README.md"
     card.write_text("\n".join(lines), encoding="utf-8")
     return card
