@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.stages.dedup import INPUT_SCHEMA, find_duplicates
-from curation.text.minhash import choose_bands, content_hash, jaccard, normalize, shingles, signature
+from curation.text.minhash import choose_bands, content_hash, jaccard, shingle_text, shingles, signature
 
 ENGLISH = (
     "The committee met on Tuesday to discuss the new library building. Members agreed that the "
@@ -53,7 +53,7 @@ def test_signature_is_deterministic_and_pinned():
 
 
 def test_normalisation_ignores_case_punctuation_and_layout():
-    assert normalize("  Hello,\tWORLD!!  (again) ") == "hello world again"
+    assert shingle_text("  Hello,\tWORLD!!  (again) ") == "hello world again"
     assert np.array_equal(shingles(ENGLISH, True), shingles(ENGLISH.upper().replace(".", " ;\n"), True))
     assert content_hash("a  b\r\nc ") == content_hash("a b c") != content_hash("A b c")
 

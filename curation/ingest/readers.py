@@ -19,7 +19,7 @@ from pathlib import Path
 
 from curation.core.errors import AgoraError
 
-FORMATS = ("jsonl", "parquet", "csv", "tsv", "text", "hf")
+INPUT_FORMATS = ("jsonl", "parquet", "csv", "tsv", "text", "hf")
 HUB_PREFIX = "hf://"
 # If none of the first this-many records has a text field, the field name is wrong, not the data.
 FIELD_PROBE_RECORDS = 100
@@ -40,6 +40,12 @@ class SourceSpec:
     text_fields: tuple[str, ...] = ("text",)
     id_field: str | None = None
     columns: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, source: dict, text_fields: tuple[str, ...] | None = None) -> SourceSpec:
+        """The spec of a registration or a catalog row (`sources`); `text_fields` reads other fields."""
+        return cls(source["location"], source["format"], tuple(text_fields or source["text_fields"]),
+                   source["id_field"], tuple(source["columns"]) if source["columns"] else None)
 
 
 @dataclass
@@ -117,7 +123,7 @@ def detect_format(location: str) -> str:
     unknown = sorted({f.name for f in files if _format_of(f) is None})[:3]
     if unknown:
         raise AgoraError(
-            f"unknown format for {', '.join(unknown)} in {location}: pass --format ({'|'.join(FORMATS)})"
+            f"unknown format for {', '.join(unknown)} in {location}: pass --format ({'|'.join(INPUT_FORMATS)})"
         )
     raise AgoraError(f"{location} mixes formats ({', '.join(sorted(formats))}): register each format separately")
 
@@ -135,8 +141,8 @@ def _format_of(path: Path) -> str | None:
 
 def iter_records(spec: SourceSpec) -> Iterator[Record | Malformed]:
     """Every record of the source in a stable order, with malformed input reported in place."""
-    if spec.format not in FORMATS:
-        raise AgoraError(f"unknown format {spec.format!r}; choose one of {', '.join(FORMATS)}")
+    if spec.format not in INPUT_FORMATS:
+        raise AgoraError(f"unknown format {spec.format!r}; choose one of {', '.join(INPUT_FORMATS)}")
     if spec.format == "hf":
         rows = _hf_rows(spec.location)
         return _records_from_rows(spec, rows)

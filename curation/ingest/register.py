@@ -17,7 +17,7 @@ from curation.ingest.fingerprint import fingerprint
 from curation.text.langid import get_identifier
 from curation.ingest.licenses import license_class, normalize_spdx
 from curation.ingest.sources import public_source
-from curation.ingest.readers import FORMATS, Malformed, SourceSpec, detect_format, is_hub, iter_records, resolve_files
+from curation.ingest.readers import INPUT_FORMATS, Malformed, SourceSpec, detect_format, is_hub, iter_records, resolve_files
 from curation.core.workspace import Workspace
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -54,8 +54,8 @@ class Registration:
         self.country = normalize_country(self.country or "")
         self.license = normalize_spdx(self.license or "")
         self.languages = normalize_languages(self.languages)
-        if self.format not in ("auto", *FORMATS):
-            raise AgoraError(f"unknown format {self.format!r}; choose one of auto, {', '.join(FORMATS)}")
+        if self.format not in ("auto", *INPUT_FORMATS):
+            raise AgoraError(f"unknown format {self.format!r}; choose one of auto, {', '.join(INPUT_FORMATS)}")
         if not is_hub(self.location):
             resolve_files(self.location)  # raises "path not found" early
         if self.format == "auto":
@@ -65,10 +65,7 @@ class Registration:
         return self
 
     def spec(self) -> SourceSpec:
-        return SourceSpec(
-            self.location, self.format, tuple(self.text_fields), self.id_field,
-            tuple(self.columns) if self.columns else None,
-        )
+        return SourceSpec.of(vars(self))
 
 
 REQUIRED_FIELDS = ("name", "contributor", "country", "license")

@@ -23,6 +23,7 @@ from curation.core.errors import AgoraError, NotFound
 from curation.stages.funnel import funnel
 from curation.core.ids import content_key, utc_now
 from curation.stages.policy import decide, write_curated, write_decisions
+from curation.stages.ranking import source_priority
 from curation.stages.recipe import Recipe, load_recipe
 from curation.stages.runs import find_run
 from curation.ingest.sources import public_source
@@ -83,7 +84,7 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
         if clusters_from:
             _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
         else:
-            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], source_priority=_priorities(recipe))
+            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], source_priority=source_priority(recipe.dedup.get("source_priority")))
             _write_clusters(con, run_id, clusters)
         timings["stage2_s"] = round(time.monotonic() - started, 2)
         started = time.monotonic()
@@ -194,10 +195,6 @@ def _copy_clusters(con: duckdb.DuckDBPyConnection, parent: Path, run_id: str, pa
     con.execute("COPY (SELECT ? AS run_id, * EXCLUDE (run_id) FROM read_parquet(?)) TO ? (FORMAT parquet)",
                 [run_id, str(parent), str(tmp)])
     os.replace(tmp, path)
-
-
-def _priorities(recipe: Recipe) -> dict[str, int]:
-    return {str(name): i for i, name in enumerate(recipe.dedup.get("source_priority") or [])}
 
 
 def _active_sources(workspace: Workspace, names: list[str] | None) -> list[dict]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pyarrow as pa
 
-from curation.ingest.licenses import license_classes
+from curation.stages.ranking import rank_joins, rank_order, register_ranks
 from curation.text.minhash import choose_bands
 
 INPUT_SCHEMA = pa.schema(
@@ -33,8 +33,6 @@ INPUT_SCHEMA = pa.schema(
         ("signature", pa.list_(pa.uint32())),  # curation.text.minhash.signature, same num_perm everywhere
     ]
 )
-
-_UNLISTED = 2**31 - 1  # sources without a recipe priority and unknown license classes rank last
 
 # A band bucket with more members than this is linked as a star around its best member instead of
 # all pairs: a bucket of k near-identical template pages would otherwise make k^2/2 pairs per band.
@@ -94,30 +92,19 @@ def find_duplicates(
 
 def _load_documents(con: duckdb.DuckDBPyConnection, paths: list[str], source_priority: Mapping[str, int]) -> None:
     """_dd_docs(idx, doc_id, content_hash, exact_rep): idx in representative order, no signatures."""
-    con.register("_dd_rank_source", pa.table(
-        {"source": list(source_priority), "priority": list(source_priority.values())},
-        schema=pa.schema([("source", pa.string()), ("priority", pa.int64())]),
-    ))
-    classes = license_classes()
-    con.register("_dd_rank_license", pa.table({"license_class": classes, "rank": list(range(len(classes)))}))
+    register_ranks(con, source_priority)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _dd_docs AS
         WITH ranked AS (
-            SELECT row_number() OVER (ORDER BY coalesce(s.priority, ?), coalesce(l.rank, ?),
-                                      d.quality DESC NULLS LAST, d.doc_id) AS idx,
-                   d.doc_id, d.content_hash
-            FROM read_parquet(?) d
-            LEFT JOIN _dd_rank_source s USING (source)
-            LEFT JOIN _dd_rank_license l USING (license_class)
+            SELECT row_number() OVER (ORDER BY {rank_order("d")}) AS idx, d.doc_id, d.content_hash
+            FROM read_parquet(?) d {rank_joins("d")}
         )
         SELECT idx, doc_id, content_hash, min(idx) OVER (PARTITION BY content_hash) AS exact_rep
         FROM ranked
         """,
-        [_UNLISTED, _UNLISTED, paths],
+        [paths],
     )
-    con.unregister("_dd_rank_source")
-    con.unregister("_dd_rank_license")
     total, distinct = con.execute("SELECT count(*), count(DISTINCT doc_id) FROM _dd_docs").fetchone()
     if total != distinct:
         raise ValueError(f"doc_id is not unique across the Parquet files: {total - distinct} repeats")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import duckdb
 
-STEPS = ("langid", "quality", "dedup")
+DECISION_STEPS = ("langid", "quality", "dedup")  # the steps that can drop a document, in policy order
 
 
 def funnel(con: duckdb.DuckDBPyConnection, clusters_path: str, stage1_files: list[str]) -> dict:
@@ -16,7 +16,7 @@ def funnel(con: duckdb.DuckDBPyConnection, clusters_path: str, stage1_files: lis
     dropped = {step: (docs, size) for step, docs, size in con.execute(
         "SELECT step, count(*), sum(n_bytes) FROM judged WHERE NOT kept GROUP BY step").fetchall()}
     steps, remaining_docs, remaining_bytes = [], docs_in, bytes_in
-    for step in STEPS:
+    for step in DECISION_STEPS:
         docs, size = dropped.get(step, (0, 0))
         remaining_docs, remaining_bytes = remaining_docs - docs, remaining_bytes - size
         steps.append({"step": step, "docs_dropped": docs, "bytes_dropped": int(size),

@@ -18,8 +18,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from curation.ingest.licenses import license_classes
+from curation.stages.ranking import rank_joins, rank_order, register_ranks, source_priority
 from curation.text.quality import failed_rules, thresholds_for
+from curation.text.langid import UNDETERMINED
 from curation.text.quality import SIGNAL_NAMES
 
 DECISION_SCHEMA = pa.schema(
@@ -28,8 +29,6 @@ DECISION_SCHEMA = pa.schema(
         ("value", pa.float64()), ("threshold", pa.float64()), ("detail", pa.string()),
     ]
 )
-_UNLISTED = 2**31 - 1
-UNDETERMINED = "und"
 BATCH_ROWS = 10_000
 
 
@@ -41,9 +40,9 @@ def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clus
     con.register("prelim_view", _filter_decisions(con, recipe, declared))
     con.execute("CREATE OR REPLACE TEMP TABLE prelim AS SELECT * FROM prelim_view")
     con.unregister("prelim_view")
-    _register_rankings(con, recipe)
+    register_ranks(con, source_priority(recipe.dedup.get("source_priority")))
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE decisions AS
         WITH ranked AS (
             SELECT c.doc_id, d.content_hash,
@@ -53,11 +52,8 @@ def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clus
             FROM read_parquet($1) c
             JOIN prelim p ON p.doc_id = c.doc_id AND p.kept
             JOIN docs d ON d.doc_id = c.doc_id
-            LEFT JOIN rank_source s ON s.source = d.source
-            LEFT JOIN rank_license l ON l.license_class = d.license_class
-            WINDOW w AS (PARTITION BY c.cluster_id
-                         ORDER BY c.is_representative DESC, coalesce(s.priority, $2), coalesce(l.rank, $2),
-                                  d.quality DESC NULLS LAST, c.doc_id)
+            {rank_joins("d")}
+            WINDOW w AS (PARTITION BY c.cluster_id ORDER BY c.is_representative DESC, {rank_order("d")})
         )
         SELECT p.doc_id, p.lang,
                p.kept AND coalesce(r.position, 1) = 1 AS kept,
@@ -70,7 +66,7 @@ def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clus
         FROM prelim p LEFT JOIN ranked r USING (doc_id)
         ORDER BY p.doc_id
         """,
-        [clusters_path, _UNLISTED],
+        [clusters_path],
     )
 
 
@@ -110,14 +106,6 @@ def _first_failure(row: dict, lang: str, require_declared: bool, declared: list[
         rule, value, threshold = failures[0]
         return ("quality", rule, float(value), float(threshold), None)
     return None
-
-
-def _register_rankings(con: duckdb.DuckDBPyConnection, recipe) -> None:
-    priority = [str(name) for name in recipe.dedup.get("source_priority") or []]
-    con.register("rank_source", pa.table({"source": priority, "priority": list(range(len(priority)))},
-                                          schema=pa.schema([("source", pa.string()), ("priority", pa.int64())])))
-    classes = license_classes()
-    con.register("rank_license", pa.table({"license_class": classes, "rank": list(range(len(classes)))}))
 
 
 def write_decisions(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> None:

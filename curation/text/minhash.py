@@ -62,18 +62,18 @@ def _collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
-def normalize(text: str) -> str:
+def shingle_text(text: str) -> str:
     """Text as shingled: NFKC, case-folded, punctuation and symbols to spaces, whitespace collapsed."""
     return _SEPARATORS.sub(" ", _fold(text)).strip()
 
 
 def _fold(text: str) -> str:
-    """NFKC, then case-folded: what normalize() does before it removes separators."""
+    """NFKC, then case-folded: what shingle_text() does before it removes separators."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _words(text: str) -> list[str]:
-    """normalize(text).split(), with `re` unless the text has astral characters."""
+    """shingle_text(text).split(), with `re` unless the text has astral characters."""
     folded = _fold(text)
     if _ASTRAL.search(folded):
         return _SEPARATORS.sub(" ", folded).split()
@@ -95,7 +95,7 @@ def _token_hashes(text: str, use_words: bool) -> np.ndarray:
         words = _words(text)
         return np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, words)), dtype=np.uint64, count=len(words))
     # Characters: code points, mixed so that neighbouring code points are far apart as hashes.
-    chars = np.frombuffer(normalize(text).replace(" ", "").encode("utf-32-le"), dtype=np.uint32)
+    chars = np.frombuffer(shingle_text(text).replace(" ", "").encode("utf-32-le"), dtype=np.uint32)
     return _fmix64(chars.astype(np.uint64) + np.uint64(_SEED))
 
 
