@@ -22,7 +22,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.neardup_corpus import Doc, family_pairs, make_corpus, read_corpus, shingle_sets, truth_pairs, write_corpus
+from benchmarks.neardup_corpus import (
+    Doc,
+    family_pairs,
+    make_corpus,
+    read_corpus,
+    shingle_sets,
+    truth_pairs,
+    write_corpus,
+)
 from benchmarks.shared_data import REPO_ROOT, find_shared_data
 
 THRESHOLD = 0.8
@@ -86,7 +94,12 @@ def run_datatrove(workdir: Path) -> list[tuple[int, str]]:
 
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature)
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
     from datatrove.utils.hashing import HashConfig

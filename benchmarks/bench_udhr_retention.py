@@ -22,11 +22,11 @@ from benchmarks.bench_stage1 import web_texts
 from benchmarks.results import write_section
 from benchmarks.shared_data import find_shared_data
 from curation.cli import main as agora
-from curation.stages.curate import curate
-from curation.text.quality import failed_rules, quality_signals, thresholds_for
-from curation.stages.recipe import load_recipe
-from curation.text.scripts import detect_script
 from curation.core.workspace import Workspace
+from curation.stages.curate import curate
+from curation.stages.recipe import load_recipe
+from curation.text.quality import failed_rules, quality_signals, thresholds_for
+from curation.text.scripts import detect_script
 
 TARGET_PER_SCRIPT = 0.8
 

@@ -1,12 +1,11 @@
 """Write one benchmark's section of benchmarks/RESULTS.md, replacing its previous version."""
 from __future__ import annotations
 
+import os
 import platform
 import re
 from datetime import date
 from pathlib import Path
-
-import os
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = "# Benchmark results\n"

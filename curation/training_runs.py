@@ -6,19 +6,24 @@ byte — in the catalog, with a model card in each saved model folder.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from curation.core.errors import AgoraError
 from curation.core.ids import content_key
-from curation.mixture.build import mixture_dir, show_mixture, text_reader
+from curation.core.workspace import Workspace
 from curation.governance.model_card import write_model_card
-from curation.models import (
-    finish_run, finished_run, model_step, pretraining_mixture, record_eval, resolve_model, start_run,
-)
 from curation.ingest.readers import Malformed, SourceSpec, iter_records
 from curation.ingest.sources import show_source
-from curation.core.workspace import Workspace
+from curation.mixture.build import mixture_dir, show_mixture, text_reader
+from curation.models import (
+    finish_run,
+    finished_run,
+    model_step,
+    pretraining_mixture,
+    record_eval,
+    resolve_model,
+    start_run,
+)
 
 
 def pretrain(workspace: Workspace, mixture: str, *, model: str = "tiny", steps: int = 200,
@@ -96,9 +101,10 @@ def _spec(src: dict, fmt: str, prompt_field: str, response_field: str) -> Source
 
 def _packed(workspace: Workspace, mix: dict) -> Path:
     """The mixture's manifest tokenized and packed once (reused by every run on this mixture)."""
+    import pyarrow.parquet as pq
+
     from training.packing import pack_texts
     from training.tokenizer import load_tokenizer
-    import pyarrow.parquet as pq
 
     packed = mixture_dir(workspace, mix["name"], mix["version"]) / "packed"
     if (packed / "meta.json").is_file():

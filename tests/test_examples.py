@@ -40,9 +40,9 @@ def test_demo_runs_the_whole_flow(capsys, tmp_path):
 
 
 def test_examples_cover_five_scripts(capsys, tmp_path):
-    from curation.ingest.readers import Record, SourceSpec, iter_records
-    from curation.ingest.register import registration_from
     from curation.ingest.datacard import load_card
+    from curation.ingest.readers import Record, iter_records
+    from curation.ingest.register import registration_from
 
     scripts = set()
     for card in EXAMPLES.glob("*/datacard.yaml"):

@@ -15,13 +15,13 @@ from xml.etree import ElementTree
 
 import pytest
 
-from curation.governance import charts
-from curation.core.catalog import open_catalog
 from curation.cli import main
+from curation.core.catalog import open_catalog
 from curation.core.errors import NotFound
+from curation.core.workspace import Workspace
+from curation.governance import charts
 from curation.governance.report import write_report
 from curation.stages.runs import latest_run
-from curation.core.workspace import Workspace
 
 EXAMPLE_CARDS = Path(__file__).resolve().parent.parent / "examples" / "contributions"
 

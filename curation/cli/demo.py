@@ -84,8 +84,8 @@ def run_demo(workspace: Workspace, as_json: bool = False) -> None:
         return
     print(f"\nreport: {report}")
     print(f"next: agora lineage model {model['run_id']} --workspace {workspace.root}")
-    print(f"      agora lineage doc DOC_ID  (any doc_id from `agora docs show` or the report)")
-    print(f"      agora withdraw SOURCE --reason '…' && agora mix rebuild demo")
+    print("      agora lineage doc DOC_ID  (any doc_id from `agora docs show` or the report)")
+    print("      agora withdraw SOURCE --reason '…' && agora mix rebuild demo")
 
 
 def _register_examples(workspace: Workspace, cards: list[Path], say, progress: bool) -> list[dict]:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def doc_id(source: str, version: int, record_id: str) -> str:
     """16 hex characters of blake2b over (source, version, record key); never run order or chance."""
-    key = f"{source}\x1f{version}\x1f{record_id}".encode("utf-8")
+    key = f"{source}\x1f{version}\x1f{record_id}".encode()
     return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
@@ -19,4 +19,4 @@ def content_key(value, length: int = 12) -> str:
 
 def utc_now() -> datetime:
     """The catalog stores naive UTC timestamps."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

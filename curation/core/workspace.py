@@ -28,7 +28,7 @@ class Workspace:
     def exists(self) -> bool:
         return self.catalog_path.is_file()
 
-    def require(self) -> "Workspace":
+    def require(self) -> Workspace:
         if not self.exists():
             raise AgoraError(f"no Agora workspace at {self.root} (run `agora init --workspace {self.root}` first)")
         return self

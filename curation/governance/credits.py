@@ -5,8 +5,8 @@ import json
 
 from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import NotFound
-from curation.ingest.licenses import license_classes, obligation
 from curation.core.workspace import Workspace
+from curation.ingest.licenses import license_classes, obligation
 from curation.models import find_run, training_chain
 
 CREDIT_FORMATS = ("md", "json", "bibtex")

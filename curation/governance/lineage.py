@@ -10,9 +10,9 @@ import duckdb
 
 from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import NotFound
+from curation.core.workspace import Workspace
 from curation.models import find_run, model_dir, training_chain
 from curation.stages.runs import show_doc
-from curation.core.workspace import Workspace
 
 
 def model_lineage(workspace: Workspace, run_id_or_dir: str) -> dict:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from curation.core.catalog import fetch_dicts, open_catalog
+from curation.core.workspace import Workspace
 from curation.governance.credits import credits
 from curation.governance.lineage import model_lineage
-from curation.core.workspace import Workspace
 from curation.models import model_dir
 
 

@@ -8,11 +8,11 @@ keeps another contributor's copy: text that others also gave is not lost.
 from __future__ import annotations
 
 from curation.core.catalog import fetch_dicts, open_catalog
-from curation.stages.curate import curate, run_recipe
 from curation.core.errors import AgoraError, NotFound
 from curation.core.ids import utc_now
-from curation.stages.runs import latest_run
 from curation.core.workspace import Workspace
+from curation.stages.curate import curate, run_recipe
+from curation.stages.runs import latest_run
 
 
 def withdraw(workspace: Workspace, name: str, reason: str, progress: bool = True) -> dict:

@@ -11,14 +11,22 @@ from pathlib import Path
 from tqdm import tqdm
 
 from curation.core.catalog import fetch_dicts, open_catalog
-from curation.ingest.codes import normalize_country, normalize_languages
 from curation.core.errors import AgoraError
-from curation.ingest.fingerprint import fingerprint
-from curation.text.langid import get_identifier
-from curation.ingest.licenses import license_class, normalize_spdx
-from curation.ingest.sources import public_source
-from curation.ingest.readers import INPUT_FORMATS, Malformed, SourceSpec, detect_format, is_hub, iter_records, resolve_files
 from curation.core.workspace import Workspace
+from curation.ingest.codes import normalize_country, normalize_languages
+from curation.ingest.fingerprint import fingerprint
+from curation.ingest.licenses import license_class, normalize_spdx
+from curation.ingest.readers import (
+    INPUT_FORMATS,
+    Malformed,
+    SourceSpec,
+    detect_format,
+    is_hub,
+    iter_records,
+    resolve_files,
+)
+from curation.ingest.sources import public_source
+from curation.text.langid import get_identifier
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PROFILE_SAMPLE = 200          # documents whose language is detected at registration
@@ -46,7 +54,7 @@ class Registration:
     homepage: str | None = None
     attribution: str | None = None
 
-    def validate(self) -> "Registration":
+    def validate(self) -> Registration:
         if not NAME_PATTERN.match(self.name or ""):
             raise AgoraError(f"source name {self.name!r} must be lower-case letters, digits, '.', '_' or '-' (max 64)")
         if not (self.contributor or "").strip():

@@ -182,7 +182,7 @@ def _exact(value: float) -> Fraction:
 
 def _rank(purpose: str, seed: int, doc_id: str) -> int:
     """A 64-bit draw per document, stable across processes (unlike hash()) and independent per purpose."""
-    key = f"{purpose}\x1f{seed}\x1f{doc_id}".encode("utf-8")
+    key = f"{purpose}\x1f{seed}\x1f{doc_id}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
 
 

@@ -22,12 +22,18 @@ import pyarrow.parquet as pq
 from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import NotFound
 from curation.core.ids import content_key
+from curation.core.workspace import Workspace
 from curation.mixture.budgets import (
-    MixtureError, epochs, holdout_split, language_budgets, license_allowed, manifest_order, sample_documents,
+    MixtureError,
+    epochs,
+    holdout_split,
+    language_budgets,
+    license_allowed,
+    manifest_order,
+    sample_documents,
     split_across_sources,
 )
 from curation.stages.runs import latest_run
-from curation.core.workspace import Workspace
 
 TOKENIZE_BATCH = 256
 

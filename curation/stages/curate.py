@@ -18,18 +18,18 @@ import duckdb
 
 from curation import __version__
 from curation.core.catalog import fetch_dicts, open_catalog
-from curation.stages.dedup import find_duplicates
 from curation.core.errors import AgoraError, NotFound
-from curation.stages.funnel import funnel
 from curation.core.ids import content_key, utc_now
+from curation.core.workspace import Workspace
+from curation.ingest.sources import public_source
+from curation.stages.dedup import find_duplicates
+from curation.stages.funnel import funnel
 from curation.stages.policy import decide, write_curated, write_decisions
 from curation.stages.ranking import source_priority
 from curation.stages.recipe import Recipe, load_recipe
 from curation.stages.runs import find_run
-from curation.ingest.sources import public_source
 from curation.stages.stage1 import build_pipeline, source_dir, stage1_files
 from curation.stages.views import refresh_views
-from curation.core.workspace import Workspace
 
 EXECUTORS = ("local", "ray")
 

@@ -19,9 +19,8 @@ import duckdb
 import pyarrow as pa
 
 from curation.stages.ranking import rank_joins, rank_order, register_ranks, source_priority
-from curation.text.quality import failed_rules, thresholds_for
 from curation.text.langid import UNDETERMINED
-from curation.text.quality import SIGNAL_NAMES
+from curation.text.quality import SIGNAL_NAMES, failed_rules, thresholds_for
 
 DECISION_SCHEMA = pa.schema(
     [

@@ -20,13 +20,13 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from curation.core.ids import doc_id
+from curation.ingest.readers import Malformed, SourceSpec, iter_records
 from curation.text.langid import get_identifier
 from curation.text.minhash import content_hash, shingles, signature
 from curation.text.normalize import normalize
 from curation.text.pii import KINDS as PII_KINDS
 from curation.text.pii import redact_pii
 from curation.text.quality import SIGNAL_NAMES, quality_signals
-from curation.ingest.readers import Malformed, SourceSpec, iter_records
 from curation.text.scripts import detect_script, has_word_spaces
 
 BATCH_ROWS = 1000

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from curation.text.quality import SIGNAL_NAMES
 from curation.text.pii import KINDS as PII_KINDS
+from curation.text.quality import SIGNAL_NAMES
 
 STAGE1_GLOB = "stage1/*/*/*/part-*.parquet"
 

@@ -8,9 +8,10 @@ The backends themselves are in models.py (single models) and vote.py (the agora 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Iterable, Protocol
+from functools import cache
+from typing import Protocol
 
 # Cost grows with length and a prefix decides the language as well; it also bounds long documents.
 DEFAULT_PREFIX_CHARS = 1000
@@ -41,7 +42,7 @@ _ALIASES = {"no": "nb", "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "r
 _NOT_A_LANGUAGE = {"un", "xx", "xxx", "zxx", UNDETERMINED}  # "unknown" in CLD2 and others
 
 
-@lru_cache(maxsize=None)
+@cache
 def lang_of_label(code: str) -> str:
     """One spelling per language: "__label__zh", "zh-Hant", "ZH" → "zh"; "eng" → "en"; "no" → "nb"."""
     code = code.removeprefix("__label__").replace("_", "-").split("-")[0].lower()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from curation.text.langid.base import _EPS, DEFAULT_PREFIX_CHARS, LangGuess, NoCandidateLanguage, _Backend, _top
 from curation.text.langid.models import (
