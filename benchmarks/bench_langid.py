@@ -131,7 +131,8 @@ def render(rows: list[dict], baseline_rss: float, languages: list[str], items: d
         "would restrict it; plain langdetect is not restricted (its `no` counts as `nb`). "
         "`agora (all)` is the unrestricted default, on sentences only.",
         "",
-        "| detector | sentences | single words | word pairs | sentences/CPU-s | words/CPU-s | pairs/CPU-s | peak RSS MB | load + warm-up CPU s |",
+        ("| detector | sentences | single words | word pairs | sentences/CPU-s | words/CPU-s | pairs/CPU-s "
+         "| peak RSS MB | load + warm-up CPU s |"),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:

@@ -144,7 +144,8 @@ def run_datatrove(workdir: Path) -> list[tuple[int, str]]:
             return super().run(switching(data), rank, world_size)
 
     docs = read_corpus(workdir / "corpus.jsonl")
-    tokenizers = {f"{lang}/{words}": tokenizer_for(lang, words) for lang, words in {(d.lang, d.use_words) for d in docs}}
+    tokenizers = {f"{lang}/{words}": tokenizer_for(lang, words)
+                  for lang, words in {(d.lang, d.use_words) for d in docs}}
     config = MinhashConfig(hash_config=HashConfig(precision=64))
     base = workdir / "datatrove"
     reader = JsonlReader(str(workdir), glob_pattern="corpus.jsonl", text_key="text", id_key="doc_id")

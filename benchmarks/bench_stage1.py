@@ -90,7 +90,8 @@ def main() -> None:
             times["agora"].append(timed(run_agora, data, Path(tmp) / f"agora{r}"))
     rows = []
     for name, label in (("datatrove", "datatrove JsonlReader → GopherQualityFilter (spaCy) → JsonlWriter"),
-                        ("agora", "Agora stage 1: normalize, langid, Gopher/C4/FineWeb signals, PII, hash, MinHash → Parquet")):
+                        ("agora", "Agora stage 1: normalize, langid, Gopher/C4/FineWeb signals, PII, hash, MinHash "
+                                  "→ Parquet")):
         cpu = statistics.median(c for _, c in times[name])
         wall = statistics.median(w for w, _ in times[name])
         rows.append((label, n_docs / cpu, n_bytes / cpu / 1e6, cpu * 1000 / n_docs, wall))

@@ -67,7 +67,8 @@ def main() -> None:
     kept_all = sum(c["kept"] for c in per_script.values())
     table = ["| script | docs | kept by langid + quality | kept after dedup too |", "|---|---|---|---|"]
     for script, c in sorted(per_script.items(), key=lambda kv: (-kv[1]["docs"], kv[0])):
-        table.append(f"| {script} | {c['docs']} | {c['kept_before_dedup'] / c['docs']:.0%} | {c['kept'] / c['docs']:.0%} |")
+        table.append(f"| {script} | {c['docs']} | {c['kept_before_dedup'] / c['docs']:.0%} | "
+                     f"{c['kept'] / c['docs']:.0%} |")
     worst = min(per_script.items(), key=lambda kv: kv[1]["kept_before_dedup"] / kv[1]["docs"])
     body = "\n".join([
         f"{total} UDHR versions in {len(per_script)} scripts, registered without declared languages and curated with "

@@ -117,7 +117,8 @@ def load_bases(root: Path) -> list[dict]:
             data = json.load(f)["data"]
         for article in data:
             for para in article["paragraphs"]:
-                bases.append(_base(para["context"].lstrip("\ufeff"), lang, SCRIPT_OF.get(lang, "Latn"), "xquad", "share-alike"))
+                bases.append(_base(para["context"].lstrip("\ufeff"), lang, SCRIPT_OF.get(lang, "Latn"), "xquad",
+                                   "share-alike"))
     with gzip.open(corpora / "udhr" / "udhr.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)

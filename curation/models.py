@@ -97,7 +97,8 @@ def finish_run(workspace: Workspace, run_id: str, result, checkpoints: list[Path
     with open_catalog(workspace) as con:
         con.execute("DELETE FROM checkpoints WHERE run_id = ?", [run_id])
         for folder in checkpoints:
-            con.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", [run_id, int(folder.name.split("-")[1]), str(folder)])
+            con.execute("INSERT INTO checkpoints VALUES (?, ?, ?)",
+                        [run_id, int(folder.name.split("-")[1]), str(folder)])
         con.execute("DELETE FROM train_metrics WHERE run_id = ?", [run_id])
         con.executemany("INSERT INTO train_metrics VALUES (?, ?, ?, NULL)",
                         [[run_id, step + 1, loss] for step, loss in enumerate(result.losses)])

@@ -43,8 +43,8 @@ def pretrain(workspace: Workspace, mixture: str, *, model: str = "tiny", steps: 
     run_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
     if (done := finished_run(workspace, run_id)) and not resume:
         return done
-    start_run(workspace, run_id, "pretrain", config, run_dir, mix["tokenizer_dir"], mixture=(mix["name"], mix["version"]),
-           resume=resume)
+    start_run(workspace, run_id, "pretrain", config, run_dir, mix["tokenizer_dir"],
+              mixture=(mix["name"], mix["version"]), resume=resume)
     result = train(TrainConfig(run_dir=str(run_dir), model=model, tokenizer=mix["tokenizer_dir"], steps=steps,
                                lr=lr, seed=seed, resume=resume, quiet=quiet,
                                warmup=min(100, max(steps // 10, 1)), checkpoint_every=max(steps // 4, 1)),
@@ -136,7 +136,8 @@ def evaluate(workspace: Workspace, model: str, mixture: str | None = None) -> di
     run_id, model_dir = resolve_model(workspace, model)
     mix = show_mixture(workspace, *_eval_mixture(workspace, run_id, mixture))
     held = pq.read_table(Path(mix["path"]) / "holdout.parquet").to_pylist()
-    texts = dict(zip([h["doc_id"] for h in held], text_reader(workspace, mix["curation_run"])(h["doc_id"] for h in held)))
+    texts = dict(zip([h["doc_id"] for h in held],
+                     text_reader(workspace, mix["curation_run"])(h["doc_id"] for h in held)))
     by_lang: dict[str, list[str]] = {}
     for row in held:
         by_lang.setdefault(row["lang"], []).append(texts[row["doc_id"]])

@@ -102,7 +102,7 @@ def test_exact_duplicates_keep_the_most_permissive_copy(curated):
         assert len(kept) == 1, group
         best = min(classes.index(license_of[m["source"]]) for m in group)
         assert classes.index(license_of[kept[0]["source"]]) == best
-        for member, decision in zip(group, decisions):
+        for _, decision in zip(group, decisions):
             if not decision[0]:
                 assert (decision[1], decision[2]) == ("dedup", "exact_duplicate")
 
@@ -111,10 +111,12 @@ def test_near_duplicates_are_clustered(curated):
     workspace, run = curated
     for pair in PLANTED["near_duplicates"]:
         ids = [decision_of(workspace, run["run_id"], m["source"], m["id"])[4] for m in (pair["original"], pair["copy"])]
-        clusters = query(workspace, "SELECT DISTINCT cluster_id FROM dup_clusters WHERE run_id = ? AND doc_id IN (?, ?)",
+        clusters = query(workspace, "SELECT DISTINCT cluster_id FROM dup_clusters "
+                                    "WHERE run_id = ? AND doc_id IN (?, ?)",
                          [run["run_id"], *ids])
         assert len(clusters) == 1, pair
-        decisions = [decision_of(workspace, run["run_id"], m["source"], m["id"]) for m in (pair["original"], pair["copy"])]
+        decisions = [decision_of(workspace, run["run_id"], m["source"], m["id"])
+                     for m in (pair["original"], pair["copy"])]
         assert sorted(d[0] for d in decisions) == [False, True]
 
 
@@ -187,7 +189,8 @@ def _tables(workspace: Path, run_id: str) -> dict[str, list]:
                           [run_id]),
         "curated": sorted(map(tuple, pd.read_parquet(workspace / "runs" / run_id / "curated")
                               .astype(str).values.tolist())),
-        "signals": query(workspace, "SELECT * EXCLUDE (run_id) FROM signals WHERE run_id = ? ORDER BY doc_id", [run_id]),
+        "signals": query(workspace, "SELECT * EXCLUDE (run_id) FROM signals WHERE run_id = ? ORDER BY doc_id",
+                         [run_id]),
     }
 
 
@@ -229,10 +232,13 @@ def test_incremental_curation_reuses_unchanged_sources(curated, tmp_path):
 
 def test_every_script_gets_signals_and_signatures(tmp_path):
     texts = {
-        "zh": "北京是中国的首都，有三千多年的历史。城市里有许多古老的建筑，也有现代化的高楼。每年都有很多游客来参观故宫和长城。",
-        "ja": "東京は日本の首都で、世界でも有数の大都市です。古い寺院と新しいビルが並び、電車は毎日たくさんの人を運びます。",
+        "zh": ("北京是中国的首都，有三千多年的历史。城市里有许多古老的建筑，也有现代化的高楼。"
+               "每年都有很多游客来参观故宫和长城。"),
+        "ja": ("東京は日本の首都で、世界でも有数の大都市です。"
+               "古い寺院と新しいビルが並び、電車は毎日たくさんの人を運びます。"),
         "th": "กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย มีวัดที่สวยงามมากมายและตลาดน้ำที่มีชื่อเสียง นักท่องเที่ยวชอบมาเที่ยวที่นี่ทุกปี",
-        "ar": "القاهرة هي عاصمة مصر وأكبر مدنها. يعيش فيها ملايين الناس، وتضم متاحف ومساجد قديمة وأسواقا مزدحمة على ضفاف النيل.",
+        "ar": ("القاهرة هي عاصمة مصر وأكبر مدنها. "
+               "يعيش فيها ملايين الناس، وتضم متاحف ومساجد قديمة وأسواقا مزدحمة على ضفاف النيل."),
     }
     workspace = tmp_path / "ws"
     data = write_jsonl(tmp_path / "scripts.jsonl", [{"id": k, "text": v} for k, v in texts.items()])

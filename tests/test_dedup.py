@@ -31,7 +31,8 @@ def _write(path: Path, docs: list[dict]) -> str:
     rows = []
     for d in docs:
         sh = shingles(d["text"], d.get("use_words", True))
-        rows.append({"doc_id": d["doc_id"], "source": d.get("source", "s"), "license_class": d.get("license_class", "permissive"),
+        rows.append({"doc_id": d["doc_id"], "source": d.get("source", "s"),
+                     "license_class": d.get("license_class", "permissive"),
                      "quality": d.get("quality", 0.5), "content_hash": content_hash(d["text"]), "shingles": sh,
                      "signature": signature(sh)})
     pq.write_table(pa.Table.from_pylist(rows, schema=INPUT_SCHEMA), path)
@@ -58,7 +59,8 @@ def test_normalisation_ignores_case_punctuation_and_layout():
     assert content_hash("a  b\r\nc ") == content_hash("a b c") != content_hash("A b c")
 
 
-@pytest.mark.parametrize("text,use_words", [(CHINESE, False), (THAI, False), (ARABIC, True), ("short", True), ("", True)])
+@pytest.mark.parametrize("text,use_words",
+                         [(CHINESE, False), (THAI, False), (ARABIC, True), ("short", True), ("", True)])
 def test_every_script_and_length_gets_shingles(text, use_words):
     sh = shingles(text, use_words)
     assert len(sh) >= 1
@@ -87,7 +89,7 @@ def test_choose_bands_puts_the_steep_part_below_the_threshold():
     for threshold in (0.7, 0.8, 0.9):
         bands, rows = choose_bands(threshold, 128)
         assert bands * rows <= 128
-        found = lambda s: 1 - (1 - s**rows) ** bands  # noqa: E731
+        found = lambda s, rows=rows, bands=bands: 1 - (1 - s**rows) ** bands  # noqa: E731
         assert found(threshold) > 0.95 and found(threshold + 0.05) > 0.99
         assert found(threshold / 2) < 0.15  # still a filter: most dissimilar pairs are never compared
     assert choose_bands(0.9, 128)[1] > choose_bands(0.7, 128)[1]  # stricter threshold, longer bands

@@ -178,7 +178,8 @@ def test_detect_script_majority_and_ties_are_stable():
 
 def test_accuracy_on_real_sentences(shared_data):
     testdata = shared_data / "langid" / "language-testdata" / "sentences"
-    languages = ["en", "de", "fr", "es", "pt", "it", "nl", "pl", "ru", "uk", "ar", "fa", "hi", "zh", "ja", "ko", "tr", "vi"]
+    languages = ["en", "de", "fr", "es", "pt", "it", "nl", "pl", "ru", "uk", "ar", "fa", "hi", "zh", "ja", "ko",
+                 "tr", "vi"]
     agora = get_identifier("agora", languages=languages)
     correct = total = 0
     for lang in languages:

@@ -29,7 +29,8 @@ def test_normalize(raw, expected):
 
 
 def test_normalize_is_idempotent_on_random_text():
-    alphabet = list("ab é.\t\n\n\r\x0b\x85\u2028\u2029\u00a0\u3000\u2000\u200b\u200c\u200d\ufeff\u0301\u0300\u212b\u00c5")
+    alphabet = list("ab é.\t\n\n\r\x0b\x85\u2028\u2029\u00a0\u3000\u2000\u200b\u200c\u200d\ufeff"
+                    "\u0301\u0300\u212b\u00c5")
     alphabet += ["\r\n", "\U000e0041", "\U0001f600", "\ud800", "क्", "ก่"]
     rng = random.Random(0)
     for _ in range(5000):

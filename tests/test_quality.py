@@ -36,7 +36,8 @@ def failures(text: str, lang: str, script: str, recipe: dict) -> set[str]:
         ("सभी मनुष्यों को गौरव", ["सभी", "मनुष्यों", "को", "गौरव"]),  # matras (Mc/Mn) too
         ("می\u200cخواهم بروم", ["می\u200cخواهم", "بروم"]),  # ZWNJ inside a Persian word
         ("人人生而自由。", ["人", "人", "生", "而", "自", "由"]),
-        ("東京タワーは333m、iPhone15を買った。", ["東", "京", "タ", "ワ", "ー", "は", "333m", "iPhone15", "を", "買", "っ", "た"]),
+        ("東京タワーは333m、iPhone15を買った。",
+         ["東", "京", "タ", "ワ", "ー", "は", "333m", "iPhone15", "を", "買", "っ", "た"]),
         ("มนุษย์ทั้งหลาย", ["ม", "นุ", "ษ", "ย์", "ทั้", "ง", "ห", "ล", "า", "ย"]),  # a letter with its marks
         ("𞤀𞤣𞤤𞤢𞤥 text", ["𞤀𞤣𞤤𞤢𞤥", "text"]),  # astral alphabets (Adlam) are words too
     ],
@@ -46,7 +47,8 @@ def test_words(text, expected):
 
 
 def test_symbol_chunks_are_counted_but_attached_punctuation_is_not():
-    assert words_and_symbols("Menu | Home --- chiru' bu:unny, ok.") == (["Menu", "Home", "chiru", "bu", "unny", "ok"], 2)
+    assert words_and_symbols("Menu | Home --- chiru' bu:unny, ok.") == (
+        ["Menu", "Home", "chiru", "bu", "unny", "ok"], 2)
     assert words_and_symbols("ሰላም፡ዓለም።")[1] == 0  # Ethiopic wordspace separates words
 
 
@@ -140,7 +142,8 @@ def test_junk_fails(text, expected_rules, quality_recipe):
 
 
 def test_c4_counts_follow_c4_line_order():
-    text = "Click here\nPlease enable JavaScript to view this page.\nWe use cookies on this site.\nA {b} c d.\n你好世界。我很好！"
+    text = ("Click here\nPlease enable JavaScript to view this page.\nWe use cookies on this site.\nA {b} c d.\n"
+            "你好世界。我很好！")
     signals = quality_signals(text, "en")
     assert signals["c4_javascript_lines"] == 1
     assert signals["c4_policy_lines"] == 1

@@ -38,5 +38,6 @@ def language_weights(value: str) -> dict[str, float]:
         try:
             weights[lang.strip()] = float(share)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"weights are lang=share pairs, e.g. de=0.3,fr=0.2; got {item!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"weights are lang=share pairs, e.g. de=0.3,fr=0.2; got {item!r}") from None
     return weights

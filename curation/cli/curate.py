@@ -14,7 +14,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     runs = commands.add_parser("runs", parents=[common], help="list curation runs")
     runs.set_defaults(handler=cmd_runs)
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="show")
-    run_show = runs_sub.add_parser("show", parents=[common], help="a run's funnel: docs and bytes per step and language")
+    run_show = runs_sub.add_parser("show", parents=[common],
+                                   help="a run's funnel: docs and bytes per step and language")
     run_show.add_argument("run_id", metavar="RUN")
     run_show.set_defaults(handler=cmd_runs_show)
 
@@ -104,7 +105,8 @@ def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
     print(f"document {doc['doc_id']} in run {doc['run_id']}")
     print(f"  source     {source['name']} v{source['version']}, record {record['record_id']} "
           f"({source['location']})")
-    print(f"  from       {source['contributor']} ({source['country']}), {source['license']} ({source['license_class']})")
+    print(f"  from       {source['contributor']} ({source['country']}), {source['license']} "
+          f"({source['license_class']})")
     _print_decision(doc["decision"])
     signals = doc["signals"]
     print(f"  language   {signals.get('lang')} (score {signals.get('lang_score')}), script {signals.get('script')}")
@@ -117,7 +119,8 @@ def _print_decision(decision: dict) -> None:
     if decision["kept"]:
         print("  decision   kept")
         return
-    measured = "" if decision["value"] is None else f": {decision['value']:.4g} vs threshold {decision['threshold']:.4g}"
+    measured = ("" if decision["value"] is None
+                else f": {decision['value']:.4g} vs threshold {decision['threshold']:.4g}")
     print(f"  decision   dropped at {decision['step']} by {decision['rule']}{measured}"
           + (f" ({decision['detail']})" if decision["detail"] else ""))
 

@@ -45,7 +45,8 @@ def _add_report(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         description="Plots and tables of languages before and after curation, the filter funnel, duplicates "
                     "shared across contributors, the mixture's budget against what is available, training and "
                     "per-language evaluation curves, and the sources with their licenses. Opens offline.")
-    report.add_argument("--run", metavar="RUN", help="curation run (default: the model's or mixture's, else the latest)")
+    report.add_argument("--run", metavar="RUN",
+                        help="curation run (default: the model's or mixture's, else the latest)")
     report.add_argument("--mixture", metavar="NAME")
     report.add_argument("--model", metavar="RUN", help="training run")
     report.add_argument("--out", required=True, metavar="FILE.html")

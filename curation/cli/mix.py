@@ -94,5 +94,6 @@ def cmd_mix_rebuild(args: argparse.Namespace, workspace: Workspace) -> None:
         print_json(mixture)
         return
     print(f"mixture {mixture['name']}: v{mixture['previous_version']} -> v{mixture['version']}")
-    print_table(mixture["diff"], ("lang", "docs_before", "docs_after", "tokens_before", "tokens_after", "sources_removed"),
+    print_table(mixture["diff"],
+                ("lang", "docs_before", "docs_after", "tokens_before", "tokens_after", "sources_removed"),
                 headers=("lang", "docs before", "docs after", "tokens before", "tokens after", "sources removed"))

@@ -20,7 +20,8 @@ def credits(workspace: Workspace, target: str) -> dict:
         for name, version, tokens in sources:
             rows += [{**r, "tokens": tokens} for r in fetch_dicts(
                 con, "SELECT name, version, contributor, organization, country, license, license_class, attribution, "
-                     "homepage, description, status FROM source_overview WHERE name = ? AND version = ?", [name, version])]
+                     "homepage, description, status FROM source_overview WHERE name = ? AND version = ?",
+                [name, version])]
     groups = []
     for license_class_name in license_classes():
         members = [r for r in rows if r["license_class"] == license_class_name]
@@ -51,8 +52,9 @@ def _sources_behind(con, target: str) -> tuple[list[tuple[str, int, int | None]]
 
 def _mixture_sources(con, name: str, version: int) -> list[tuple[str, int, int]]:
     return [tuple(r) for r in con.execute(
-        "SELECT source, source_version, sum(target_tokens)::BIGINT FROM mixture_parts WHERE mixture = ? AND version = ? "
-        "AND excluded_reason IS NULL AND target_tokens > 0 GROUP BY ALL ORDER BY source", [name, version]).fetchall()]
+        "SELECT source, source_version, sum(target_tokens)::BIGINT FROM mixture_parts "
+        "WHERE mixture = ? AND version = ? AND excluded_reason IS NULL AND target_tokens > 0 "
+        "GROUP BY ALL ORDER BY source", [name, version]).fetchall()]
 
 
 def render(result: dict, fmt: str) -> str:
@@ -77,7 +79,8 @@ def _bibtex(source: dict) -> str:
     fields = {
         "title": f"{source['name']}" + (f": {source['description']}" if source["description"] else ""),
         "author": source["organization"] or source["contributor"],
-        "howpublished": source["homepage"], "note": f"License: {source['license']}. {source['attribution'] or ''}".strip(),
+        "howpublished": source["homepage"],
+        "note": f"License: {source['license']}. {source['attribution'] or ''}".strip(),
     }
     body = ",\n".join(f"  {k} = {{{_bib_escape(v)}}}" for k, v in fields.items() if v)
     return f"@misc{{{key},\n{body}\n}}\n"

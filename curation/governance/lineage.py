@@ -35,7 +35,8 @@ def model_lineage(workspace: Workspace, run_id_or_dir: str) -> dict:
             """,
             [pretrain["mixture"], pretrain["mixture_version"]],
         ) if pretrain["mixture"] else []
-        mixture = fetch_dicts(con, "SELECT name, version, curation_run, params FROM mixtures WHERE name = ? AND version = ?",
+        mixture = fetch_dicts(con, "SELECT name, version, curation_run, params FROM mixtures "
+                                   "WHERE name = ? AND version = ?",
                               [pretrain["mixture"], pretrain["mixture_version"]])
         finetune_sources = fetch_dicts(
             con, "SELECT name, version, contributor, organization, country, license, license_class, status "

@@ -56,16 +56,16 @@ def _languages_section(data) -> str:
     cats = list(langs)
     parts = [
         _figure(charts.bar_chart(
-            cats, {"before curation": [langs[l]["docs_in"] for l in cats],
-                   "after curation": [langs[l]["docs_out"] for l in cats]},
+            cats, {"before curation": [langs[lang]["docs_in"] for lang in cats],
+                   "after curation": [langs[lang]["docs_out"] for lang in cats]},
             title="Documents per language, before and after curation", value_label="documents",
             category_label="language", colors=["#56B4E9", "#0072B2"],
             desc=_series_desc(cats, langs, "docs_in", "docs_out")),
             "Light bars: documents read; dark bars: documents kept. Language is the detected one "
             "(<code>und</code>: too short or unclear to tell)."),
         _figure(charts.bar_chart(
-            cats, {"before curation": [langs[l]["bytes_in"] for l in cats],
-                   "after curation": [langs[l]["bytes_out"] for l in cats]},
+            cats, {"before curation": [langs[lang]["bytes_in"] for lang in cats],
+                   "after curation": [langs[lang]["bytes_out"] for lang in cats]},
             title="Bytes per language, before and after curation", value_label="UTF-8 bytes",
             category_label="language", colors=["#56B4E9", "#0072B2"], fmt=_bytes,
             desc=_series_desc(cats, langs, "bytes_in", "bytes_out")),
@@ -74,15 +74,16 @@ def _languages_section(data) -> str:
     ]
     if mix:
         tokens = _by_lang(mix["parts"], "target_tokens")
-        total_bytes = sum(langs[l]["bytes_out"] for l in cats) or 1
+        total_bytes = sum(langs[lang]["bytes_out"] for lang in cats) or 1
         total_tokens = sum(tokens.values()) or 1
-        order = [l for l in cats if langs[l]["bytes_out"] or tokens.get(l)] + [l for l in tokens if l not in langs]
+        order = ([lang for lang in cats if langs[lang]["bytes_out"] or tokens.get(lang)]
+                 + [lang for lang in tokens if lang not in langs])
         parts.append(_figure(charts.bar_chart(
-            order, {"share of curated bytes": [langs.get(l, {}).get("bytes_out", 0) / total_bytes for l in order],
-                    "share of mixture tokens": [tokens.get(l, 0) / total_tokens for l in order]},
+            order, {"share of curated bytes": [langs.get(lang, {}).get("bytes_out", 0) / total_bytes for lang in order],
+                    "share of mixture tokens": [tokens.get(lang, 0) / total_tokens for lang in order]},
             title=f"Share per language: curated bytes vs tokens in mixture {mix['name']}",
             value_label="share of the total", category_label="language", colors=["#0072B2", "#009E73"],
-            fmt=_pct, notes=[charts.human(tokens.get(l, 0)) + " tokens" for l in order]),
+            fmt=_pct, notes=[charts.human(tokens.get(lang, 0)) + " tokens" for lang in order]),
             f"How the mixture re-weights languages: green is each language's share of the "
             f"{charts.human(total_tokens)} target tokens (number at the end of each pair), blue its share of the "
             f"curated bytes. Green longer than blue: the language is up-sampled."))
@@ -159,13 +160,14 @@ def _mixture_section(data) -> str:
         return _section("mixture", "Mixture", _none("No mixture yet (`agora mix create NAME --budget-tokens N`)."))
     parts_ = [p for p in mix["parts"] if not p["excluded_reason"]]
     available, target = _by_lang(parts_, "available_tokens"), _by_lang(parts_, "target_tokens")
-    langs = sorted(available, key=lambda l: (-target.get(l, 0), l))
-    notes = [f"{target[l] / available[l]:.2f} epochs" if available[l] else "no tokens" for l in langs]
+    langs = sorted(available, key=lambda lang: (-target.get(lang, 0), lang))
+    notes = [f"{target[lang] / available[lang]:.2f} epochs" if available[lang] else "no tokens" for lang in langs]
     p = mix["params"]
     how = f"{p.get('method')}" + (f", temperature {p['temperature']}" if p.get("method") == "temperature" else "") + \
         (f", at most {p['max_epochs']} epochs" if p.get("max_epochs") else "")
     body = [_figure(charts.bar_chart(
-        langs, {"available tokens": [available[l] for l in langs], "target tokens": [target.get(l, 0) for l in langs]},
+        langs, {"available tokens": [available[lang] for lang in langs],
+                "target tokens": [target.get(lang, 0) for lang in langs]},
         title=f"Mixture {mix['name']} v{mix['version']}: token budget vs available tokens per language",
         value_label="tokens", category_label="language", colors=["#56B4E9", "#009E73"], notes=notes),
         f"Light bars: tokens of curated training documents available; green: the budget the mixture gives the "
@@ -214,13 +216,14 @@ def _training_section(data) -> str:
                 "Held-out bits per byte, one line per language (lower is better). Bytes, not tokens, so languages "
                 "and tokenizers compare fairly."))
         last = {lang: sorted(pts)[-1] for lang, pts in by_lang.items()}
-        langs = sorted(last, key=lambda l: last[l][1])
+        langs = sorted(last, key=lambda lang: last[lang][1])
         body.append(_figure(charts.bar_chart(
-            langs, {"bits per byte": [last[l][1] for l in langs]},
+            langs, {"bits per byte": [last[lang][1] for lang in langs]},
             title=f"Bits per byte per language at the last evaluation of {model['run_id']}",
             value_label="bits per byte (lower is better)", category_label="language", colors=["#CC79A7"], fmt=_num,
-            notes=[f"{last[l][1]:.3f}" + (f" (step {last[l][0]})" if len({v[0] for v in last.values()}) > 1 else "")
-                   for l in langs]),
+            notes=[f"{last[lang][1]:.3f}"
+                   + (f" (step {last[lang][0]})" if len({v[0] for v in last.values()}) > 1 else "")
+                   for lang in langs]),
             "The latest evaluation of each language on its held-out documents, best first."))
     else:
         body.append(_none(f"No evaluation of {model['run_id']} yet."))

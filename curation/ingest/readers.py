@@ -88,7 +88,8 @@ def resolve_files(location: str) -> tuple[Path, list[Path]]:
     if path.is_dir():
         if _is_hf_folder(path):
             return path, [p for p in sorted(path.rglob("*")) if p.is_file()]
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not _is_hidden(p, path) and p.name != "datacard.yaml")
+        files = sorted(p for p in path.rglob("*")
+                       if p.is_file() and not _is_hidden(p, path) and p.name != "datacard.yaml")
         if not files:
             raise AgoraError(f"folder {location} holds no files")
         return path, files
@@ -270,7 +271,8 @@ def _csv_rows(path: Path, rel: str, spec: SourceSpec) -> Iterator:
             if any(_has_surrogates(v) for v in values):
                 yield Malformed(rel, start, "invalid UTF-8")
             elif len(values) != len(header):
-                yield Malformed(rel, start, f"expected {len(header)} columns ({', '.join(header)}), found {len(values)}")
+                yield Malformed(rel, start,
+                                f"expected {len(header)} columns ({', '.join(header)}), found {len(values)}")
             else:
                 yield rel, start, dict(zip(header, values))
 
@@ -326,7 +328,8 @@ def _go_offline_unless_hub_reachable() -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         # The libraries read the variable once, at import: tell the already imported ones too.
-        for module, attribute in (("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config", "HF_HUB_OFFLINE")):
+        for module, attribute in (("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+                                  ("datasets.config", "HF_HUB_OFFLINE")):
             if module in sys.modules:
                 setattr(sys.modules[module], attribute, True)
 

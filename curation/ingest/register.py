@@ -209,7 +209,8 @@ def _same_content_elsewhere(con, name: str, content_fingerprint: str) -> list[st
 
 def _contributor_id(con, request: Registration) -> int:
     row = con.execute(
-        "SELECT contributor_id FROM contributors WHERE name = ? AND organization IS NOT DISTINCT FROM ? AND country = ?",
+        "SELECT contributor_id FROM contributors "
+        "WHERE name = ? AND organization IS NOT DISTINCT FROM ? AND country = ?",
         [request.contributor.strip(), request.organization, request.country],
     ).fetchone()
     if row:

@@ -3,7 +3,8 @@
 Pure functions, no catalog. Budgets are computed with exact fractions and rounded once at the end
 (largest remainder, ties to the lower code), so integer budgets always add up and never exceed a
 cap. User-typed decimals (weights, epoch caps, fractions) are read through `str`, so weights of
-0.33, 0.56 and 0.11 sum to exactly 1 (in floating point, to a little more). Every random choice is a blake2b hash of (purpose, seed, doc_id): the same in
+0.33, 0.56 and 0.11 sum to exactly 1 (in floating point, to a little more).
+Every random choice is a blake2b hash of (purpose, seed, doc_id): the same in
 every process, and a document's draw does not change when other documents are added or removed.
 """
 from __future__ import annotations

@@ -91,7 +91,8 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
                                weights=weights)
     entries, parts = [], []
     for lang, target in sorted(budgets.items()):
-        per_source = {src: sum(d["n_tokens"] for d in ds) for (l, src), ds in by_part.items() if l == lang}
+        per_source = {src: sum(d["n_tokens"] for d in ds) for (part_lang, src), ds in by_part.items()
+                      if part_lang == lang}
         for source, source_target in sorted(split_across_sources(target, per_source).items()):
             part_docs = by_part[(lang, source)]
             chosen = sample_documents([(d["doc_id"], d["n_tokens"]) for d in part_docs], source_target, seed) \
@@ -215,7 +216,8 @@ def _count_tokens(tokenizer, texts) -> list[int]:
 def _part(lang, source, part_docs, held_out, usable, available, target) -> dict:
     return {
         "lang": lang, "source": source, "license_class": part_docs[0]["license_class"], "docs": len(part_docs),
-        "heldout_docs": sum(1 for d in usable if d["lang"] == lang and d["source"] == source and d["doc_id"] in held_out),
+        "heldout_docs": sum(1 for d in usable
+                            if d["lang"] == lang and d["source"] == source and d["doc_id"] in held_out),
         "available_tokens": available, "target_tokens": target,
         "epochs": epochs(target, available) if available else 0.0, "excluded_reason": None,
     }

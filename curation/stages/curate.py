@@ -38,7 +38,8 @@ def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: lis
            workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
     recipe = recipe or load_recipe()
     sources = _active_sources(workspace, source_names)
-    run_id = "cur-" + content_key([recipe.fingerprint(), [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
+    run_id = "cur-" + content_key([recipe.fingerprint(),
+                                   [(s["name"], s["version"], s["fingerprint"]) for s in sources]])
     existing = find_run(workspace, run_id)
     if existing and existing["status"] == "finished":
         return {**existing, "already_done": True}
@@ -84,7 +85,8 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
         if clusters_from:
             _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
         else:
-            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], source_priority=source_priority(recipe.dedup.get("source_priority")))
+            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"],
+                            source_priority=source_priority(recipe.dedup.get("source_priority")))
             _write_clusters(con, run_id, clusters)
         timings["stage2_s"] = round(time.monotonic() - started, 2)
         started = time.monotonic()
@@ -206,7 +208,8 @@ def _active_sources(workspace: Workspace, names: list[str] | None) -> list[dict]
         known = {s["name"] for s in sources}
         missing = [n for n in names if n not in known]
         if missing:
-            raise NotFound(f"no active source named {', '.join(map(repr, missing))}; active: {', '.join(sorted(known))}")
+            raise NotFound(f"no active source named {', '.join(map(repr, missing))}; "
+                           f"active: {', '.join(sorted(known))}")
         sources = [s for s in sources if s["name"] in names]
     if not sources:
         raise AgoraError("no active sources to curate (register one with `agora register`)")

@@ -194,7 +194,8 @@ def _connected_components(con: duckdb.DuckDBPyConnection) -> None:
         UNION ALL SELECT DISTINCT b, b FROM _dd_edges
         """
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE _dd_labels AS SELECT node, min(other) AS label FROM _dd_adjacent GROUP BY node")
+    con.execute("CREATE OR REPLACE TEMP TABLE _dd_labels AS "
+                "SELECT node, min(other) AS label FROM _dd_adjacent GROUP BY node")
     while True:
         con.execute(
             """

@@ -24,8 +24,8 @@ from curation.text.quality import SIGNAL_NAMES, failed_rules, thresholds_for
 
 DECISION_SCHEMA = pa.schema(
     [
-        ("doc_id", pa.string()), ("lang", pa.string()), ("kept", pa.bool_()), ("step", pa.string()), ("rule", pa.string()),
-        ("value", pa.float64()), ("threshold", pa.float64()), ("detail", pa.string()),
+        ("doc_id", pa.string()), ("lang", pa.string()), ("kept", pa.bool_()), ("step", pa.string()),
+        ("rule", pa.string()), ("value", pa.float64()), ("threshold", pa.float64()), ("detail", pa.string()),
     ]
 )
 BATCH_ROWS = 10_000
@@ -34,7 +34,8 @@ BATCH_ROWS = 10_000
 def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clusters_path: str,
            declared: dict[str, list[str]]) -> None:
     """Leaves the temp table `decisions` (one row per document) on `con`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE docs AS SELECT * EXCLUDE (text, shingles, signature) FROM read_parquet(?)",
+    con.execute("CREATE OR REPLACE TEMP TABLE docs AS "
+                "SELECT * EXCLUDE (text, shingles, signature) FROM read_parquet(?)",
                 [stage1_files])
     con.register("prelim_view", _filter_decisions(con, recipe, declared))
     con.execute("CREATE OR REPLACE TEMP TABLE prelim AS SELECT * FROM prelim_view")

@@ -20,7 +20,8 @@ def show_run(workspace: Workspace, run_id: str) -> dict:
         if not rows:
             raise NotFound(f"no curation run {run_id!r} (see `agora runs`)")
         sources = fetch_dicts(
-            con, "SELECT o.name, o.version, o.license_class FROM run_sources r JOIN source_overview o USING (source_id) "
+            con, "SELECT o.name, o.version, o.license_class "
+                 "FROM run_sources r JOIN source_overview o USING (source_id) "
                  "WHERE r.run_id = ? ORDER BY o.name", [run_id])
     return {**run_summary(workspace, rows[0]), "sources": sources}
 
@@ -66,7 +67,8 @@ def show_doc(workspace: Workspace, doc_id: str, run_id: str | None = None) -> di
             raise NotFound(f"no document {doc_id!r} in this workspace")
         source = fetch_dicts(
             con, "SELECT name, version, contributor, organization, country, license, license_class, location, format "
-                 "FROM source_overview WHERE name = ? AND version = ?", [docs[0]["source"], docs[0]["source_version"]])[0]
+                 "FROM source_overview WHERE name = ? AND version = ?",
+            [docs[0]["source"], docs[0]["source_version"]])[0]
         signals = fetch_dicts(con, "SELECT * EXCLUDE (run_id, doc_id) FROM signals WHERE run_id = ? AND doc_id = ?",
                               [run_id, doc_id])
         decision = fetch_dicts(con, "SELECT kept, step, rule, value, threshold, detail FROM decisions "

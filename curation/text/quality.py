@@ -28,7 +28,8 @@ Signals (all ratios are 0.0 for an empty text; `text` should be `normalize()`d):
 | n_words, n_tokens | Gopher | words; words + symbol-only chunks |
 | mean_word_length * | Gopher | mean characters per word |
 | hash_word_ratio, ellipsis_word_ratio | Gopher | count of '#', of '...' or '…', per token |
-| bullet_lines_frac, ellipsis_lines_frac | Gopher | lines opening with a bullet / ending in an ellipsis (blank lines count) |
+| bullet_lines_frac | Gopher | lines opening with a bullet (blank lines count) |
+| ellipsis_lines_frac | Gopher | lines ending in an ellipsis (blank lines count) |
 | alpha_words_frac | Gopher | words with a letter, per token |
 | stop_words | Gopher | distinct stop words of `lang` present; None when `lang` has no list |
 | dup_line_frac, dup_para_frac | Gopher rep. | lines / paragraphs repeating an earlier one, per line / paragraph |

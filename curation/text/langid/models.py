@@ -134,7 +134,10 @@ class LinguaIdentifier(_Backend):
     name = "lingua"
 
     def __init__(
-        self, languages: Iterable[str] | None = None, prefix_chars: int = DEFAULT_PREFIX_CHARS, low_accuracy: bool = False
+        self,
+        languages: Iterable[str] | None = None,
+        prefix_chars: int = DEFAULT_PREFIX_CHARS,
+        low_accuracy: bool = False,
     ):
         super().__init__(languages, prefix_chars)
         lingua = _import("lingua", "lingua-language-detector", self.name)
