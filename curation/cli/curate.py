@@ -109,10 +109,31 @@ def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
           f"({source['license_class']})")
     _print_decision(doc["decision"])
     signals = doc["signals"]
-    print(f"  language   {signals.get('lang')} (score {signals.get('lang_score')}), script {signals.get('script')}")
+    print(f"  language   {_language(doc['decision'], signals)}, script {signals.get('script')}")
     print("  signals    " + ", ".join(f"{k}={v:.3g}" for k, v in signals.items()
                                       if isinstance(v, (int, float)) and k not in ("lang_score",)))
     _print_cluster(doc["cluster"])
+
+
+# How the policy arrived at a document's language (decisions.lang_rule), in words.
+LANGUAGE_RULES = {
+    "declared": "as declared",
+    "macrolanguage": "declared; detected as its macrolanguage or a member of it",
+    "relative": "declared; detected as a close relative (recipe langid.relatives)",
+    "unknown_to_detector": "declared, and one the detector cannot recognise",
+    "uncertain": "detector unsure or text too short",
+    "not_declared": "the source declares no language",
+    "undeclared": "not a language the source declared",
+}
+
+
+def _language(decision: dict, signals: dict) -> str:
+    """`plt (declared; detected as ...): detected mg, score 0.99`."""
+    detected = f"detected {signals.get('lang')}, score {signals.get('lang_score')}"
+    rule = decision.get("lang_rule")
+    if rule is None:  # a run made before decisions recorded the rule
+        return detected
+    return f"{decision['lang']} ({LANGUAGE_RULES.get(rule, rule)}): {detected}"
 
 
 def _print_decision(decision: dict) -> None:

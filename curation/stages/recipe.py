@@ -46,6 +46,7 @@ LANGID_POLICY = {
     "min_score": Value("a number from 0 to 1", lambda v: _is_number(v) and 0 <= v <= 1),
     "min_chars": Value("a non-negative integer", lambda v: _is_int(v) and v >= 0),
     "require_declared": BOOLEAN,
+    "relatives": ListOf(ListOf(STRING)),
 }
 # Keys of the langid section that configure the detector itself (stage 1); each backend takes some.
 LANGID_OPTIONS = {

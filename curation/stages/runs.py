@@ -71,7 +71,7 @@ def show_doc(workspace: Workspace, doc_id: str, run_id: str | None = None) -> di
             [docs[0]["source"], docs[0]["source_version"]])[0]
         signals = fetch_dicts(con, "SELECT * EXCLUDE (run_id, doc_id) FROM signals WHERE run_id = ? AND doc_id = ?",
                               [run_id, doc_id])
-        decision = fetch_dicts(con, "SELECT kept, step, rule, value, threshold, detail FROM decisions "
+        decision = fetch_dicts(con, "SELECT kept, lang, lang_rule, step, rule, value, threshold, detail FROM decisions "
                                     "WHERE run_id = ? AND doc_id = ?", [run_id, doc_id])
         cluster = fetch_dicts(con, "SELECT cluster_id, kind FROM dup_clusters WHERE run_id = ? AND doc_id = ?",
                               [run_id, doc_id])

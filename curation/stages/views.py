@@ -21,7 +21,8 @@ VIEWS = {
         FROM read_parquet('{STAGE1_GLOB}') s
         JOIN run_sources r ON r.source_id = s.source_id AND r.stage1_key = s.stage1_key
     """,
-    "decisions": "SELECT * FROM read_parquet('runs/*/decisions.parquet')",
+    # union_by_name: runs made before decisions had a lang_rule column read it as null
+    "decisions": "SELECT * FROM read_parquet('runs/*/decisions.parquet', union_by_name = true)",
     "dup_clusters": "SELECT * FROM read_parquet('runs/*/dup_clusters.parquet')",
 }
 

@@ -28,6 +28,7 @@ class LangGuess:
 
 class LanguageIdentifier(Protocol):
     name: str
+    known: frozenset[str]  # every language it can answer (its candidates, when restricted)
 
     def identify(self, text: str) -> LangGuess: ...
 

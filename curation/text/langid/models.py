@@ -41,6 +41,7 @@ class LangdetectIdentifier(_Backend):
         names = self._wanted(sorted(os.listdir(profiles)))
         if len(names) < 2:
             raise ValueError("language-id backend 'langdetect' needs at least two candidate languages")
+        self.known = frozenset(map(lang_of_label, names))
         self._factory = langdetect.DetectorFactory()
         self._factory.load_json_profile([(profiles / name).read_text(encoding="utf-8") for name in names])
         self._factory.set_seed(seed)
@@ -72,6 +73,7 @@ class Cld2Identifier(_Backend):
         self._cld2 = _import("pycld2", "pycld2", self.name)
         codes = {code for _, code in self._cld2.LANGUAGES}
         self._codes = {code: lang_of_label(code) for code in self._wanted(sorted(codes))}
+        self.known = frozenset(self._codes.values()) - {UNDETERMINED}
 
     def detect(self, text: str) -> tuple[bool, dict[str, float]]:
         """Whether CLD2 calls its answer reliable, and the share of the text per candidate language."""

@@ -62,8 +62,10 @@ class AgoraIdentifier(_Backend):
         self._lingua = _unless_no_candidate(LinguaIdentifier, self.languages, prefix_chars, low_accuracy=True)
         self._py3langid = _unless_no_candidate(Py3langidIdentifier, self.languages, prefix_chars)
         self._wordfreq = _unless_no_candidate(WordfreqIdentifier, self.languages, prefix_chars)
-        if not (self._cld2 or self._fasttext or self._lingua or self._py3langid or self._wordfreq):
+        models = [m for m in (self._cld2, self._fasttext, self._lingua, self._py3langid, self._wordfreq) if m]
+        if not models:
             raise NoCandidateLanguage(f"language-id backend 'agora' knows none of {sorted(self.languages or ())}")
+        self.known = frozenset().union(*(model.known for model in models))
 
     def _guess(self, text: str) -> LangGuess | None:
         long_text = len(text) >= self.SHORT_TEXT_CHARS
