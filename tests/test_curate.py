@@ -251,13 +251,3 @@ def test_every_script_gets_signals_and_signatures(tmp_path):
     assert (rows["shingles"].map(len) > 0).all() and (rows["signature"].map(len) == 128).all()
     assert (rows["n_words"] > 0).all()
     assert dict(zip(rows["record_id"], rows["script"])) == {"zh": "Hani", "ja": "Jpan", "th": "Thai", "ar": "Arab"}
-
-
-def test_ray_executor_gives_the_same_run(curated, tmp_path):
-    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'agora[ray]'")
-    reference_ws, run = curated
-    workspace = tmp_path / "ws"
-    register_examples(workspace)
-    on_ray = agora_json("curate", "--executor", "ray", "--workers", "2", "--workspace", str(workspace))
-    assert on_ray["run_id"] == run["run_id"]
-    assert _tables(workspace, run["run_id"]) == _tables(reference_ws, run["run_id"])

@@ -5,8 +5,8 @@ import argparse
 
 from curation.cli.common import comma_list
 from curation.cli.output import print_funnel, print_json, print_table
-from curation.core.errors import AgoraError
 from curation.core.workspace import Workspace
+from curation.stages.executors import EXECUTORS, Execution, SlurmOptions
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -38,10 +38,21 @@ def _add_curate(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     )
     cur.add_argument("--recipe", metavar="YAML", help="curation recipe (default: pipelines/default.yaml)")
     cur.add_argument("--sources", type=comma_list, metavar="A,B", help="only these sources (default: all active)")
-    cur.add_argument("--workers", type=int, default=1, metavar="N", help="stage-1 tasks run in parallel (default 1)")
-    cur.add_argument("--executor", choices=["local", "ray"], default="local",
-                     help="datatrove executor for stage 1 (ray needs `pip install 'agora[ray]'`)")
+    cur.add_argument("--tasks", type=int, metavar="N",
+                     help="stage-1 tasks: pieces of the input, each resumed on its own (default: --workers)")
+    cur.add_argument("--workers", type=int, default=1, metavar="M", help="stage-1 tasks run at once (default 1)")
+    cur.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="datatrove executor for stage 1: local processes; ray joins $RAY_ADDRESS's cluster (else "
+                          "starts one here; `pip install 'agora[ray]'`); slurm submits a job array with sbatch and "
+                          "waits. On a cluster the workspace must be on a filesystem every node shares.")
     cur.add_argument("--refilter", metavar="RUN", help="stage 3 only: apply --recipe to the stored signals of RUN")
+    slurm = cur.add_argument_group("Slurm (with --executor slurm)")
+    slurm.add_argument("--partition", help="default: the cluster's default partition")
+    slurm.add_argument("--time", default=SlurmOptions.time, help="time limit per task (default %(default)s)")
+    slurm.add_argument("--cpus-per-task", type=int, default=SlurmOptions.cpus_per_task, metavar="C",
+                       help="default %(default)s")
+    slurm.add_argument("--mem-per-cpu-gb", type=int, default=SlurmOptions.mem_per_cpu_gb, metavar="GB",
+                       help="default %(default)s")
     cur.set_defaults(handler=cmd_curate)
 
 
@@ -50,13 +61,12 @@ def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
     from curation.stages.recipe import load_recipe
 
     workspace.require()
-    if args.workers < 1:
-        raise AgoraError("--workers must be at least 1")
+    execution = Execution(args.executor, args.tasks, args.workers,
+                          SlurmOptions(args.partition, args.time, args.cpus_per_task, args.mem_per_cpu_gb))
     if args.refilter:
         result = refilter(workspace, args.refilter, load_recipe(args.recipe))
     else:
-        result = curate(workspace, load_recipe(args.recipe), args.sources, args.workers, args.executor,
-                        progress=not args.json)
+        result = curate(workspace, load_recipe(args.recipe), args.sources, execution, progress=not args.json)
     if args.json:
         print_json({k: v for k, v in result.items() if k not in ("recipe", "funnel")})
         return

@@ -23,6 +23,7 @@ from curation.core.ids import content_key, utc_now
 from curation.core.workspace import Workspace
 from curation.ingest.sources import public_source
 from curation.stages.dedup import find_duplicates
+from curation.stages.executors import Execution, run_pipeline
 from curation.stages.funnel import funnel
 from curation.stages.policy import decide, write_curated, write_decisions
 from curation.stages.ranking import source_priority
@@ -31,11 +32,9 @@ from curation.stages.runs import find_run
 from curation.stages.stage1 import build_pipeline, source_dir, stage1_files
 from curation.stages.views import refresh_views
 
-EXECUTORS = ("local", "ray")
-
 
 def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: list[str] | None = None,
-           workers: int = 1, executor: str = "local", progress: bool = True) -> dict:
+           execution: Execution | None = None, progress: bool = True) -> dict:
     recipe = recipe or load_recipe()
     sources = _active_sources(workspace, source_names)
     run_id = "cur-" + content_key([recipe.fingerprint(),
@@ -46,7 +45,7 @@ def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: lis
     _start_run(workspace, run_id, recipe, parent=None)
     timings = {}
     started = time.monotonic()
-    run_stage1(workspace, run_id, recipe, sources, workers, executor, progress)
+    run_stage1(workspace, run_id, recipe, sources, execution or Execution(), progress)
     timings["stage1_s"] = round(time.monotonic() - started, 2)
     return _finish(workspace, run_id, recipe, sources, timings, clusters_from=None)
 
@@ -108,8 +107,8 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
     return {**find_run(workspace, run_id), "already_done": False}
 
 
-def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], workers: int,
-               executor: str, progress: bool) -> None:
+def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], execution: Execution,
+               progress: bool) -> None:
     """Process the source versions that have no stored stage-1 rows for these settings yet."""
     root = workspace.root / "stage1" / recipe.stage1_key()
     pending = [s for s in sources if not (source_dir(root, s) / "_SUCCESS").exists()]
@@ -117,41 +116,22 @@ def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[
         return
     logs = workspace.run_dir(run_id) / "stage1-logs"
     tasks_file = logs / "tasks.json"
-    resuming = tasks_file.exists() and json.loads(tasks_file.read_text())["tasks"] == workers
+    resuming = tasks_file.exists() and json.loads(tasks_file.read_text())["tasks"] == execution.n_tasks
     if not resuming:  # a fresh start: no partial output from an earlier attempt may survive
         shutil.rmtree(logs, ignore_errors=True)
         for source in pending:
             shutil.rmtree(source_dir(root, source), ignore_errors=True)
         logs.mkdir(parents=True)
-        tasks_file.write_text(json.dumps({"tasks": workers}))
+        tasks_file.write_text(json.dumps({"tasks": execution.n_tasks}))
     names = ", ".join(f"{s['name']} v{s['version']}" for s in pending)
     if progress:
         print(f"stage 1: {sum(s['records'] for s in pending):,} documents from {names} "
-              f"on {workers} {executor} worker(s)", file=sys.stderr)
+              f"in {execution.n_tasks} task(s) on {execution.workers} {execution.executor} worker(s)", file=sys.stderr)
     pipeline = build_pipeline(pending, recipe, root)
     with _datatrove_output_to(logs / "datatrove.log"):
-        _executor(executor, pipeline, workers, logs).run()
+        run_pipeline(execution, pipeline, logs, workspace.root)
     for source in pending:
         (source_dir(root, source) / "_SUCCESS").write_text(json.dumps({"run_id": run_id}))
-
-
-def _executor(kind: str, pipeline: list, workers: int, logs: Path):
-    if kind == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
-        return LocalPipelineExecutor(pipeline, tasks=workers, workers=workers, logging_dir=str(logs / "datatrove"))
-    if kind == "ray":
-        try:
-            import ray
-            from datatrove.executor.ray import RayPipelineExecutor
-        except ImportError:
-            raise AgoraError("--executor ray needs Ray: pip install 'agora[ray]'") from None
-        if not ray.is_initialized():  # join RAY_ADDRESS's cluster, or start a local one
-            local = {} if os.environ.get("RAY_ADDRESS") else {"num_cpus": workers, "include_dashboard": False}
-            ray.init(log_to_driver=False, **local)
-        return RayPipelineExecutor(pipeline, tasks=workers, workers=workers, logging_dir=str(logs / "datatrove"),
-                                   mem_per_cpu_gb=0.5)
-    raise AgoraError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
 
 
 @contextmanager
