@@ -1,14 +1,21 @@
 """Every input format registers, with the right counts, and malformed records are counted, not fatal."""
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
+import tarfile
+import zipfile
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import zstandard
 
-from curation.ingest.readers import Malformed, Record, SourceSpec, detect_format, iter_records
+from curation.ingest.files import detect_format
+from curation.ingest.readers import Malformed, Record, SourceSpec, iter_records
 from tests.helpers import BASE_FLAGS, DOCS, run_cli, run_json, write_jsonl
 
 ROWS = [{"id": f"r{i}", "text": text} for i, text in enumerate(DOCS)]
@@ -71,9 +78,63 @@ def make_hf_folder(tmp_path):
     return tmp_path / "hf"
 
 
+def _jsonl_bytes() -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in ROWS).encode()
+
+
+def make_jsonl_bz2(tmp_path):
+    path = tmp_path / "data.jsonl.bz2"
+    path.write_bytes(bz2.compress(_jsonl_bytes()))
+    return path
+
+
+def make_jsonl_xz(tmp_path):
+    path = tmp_path / "data.jsonl.xz"
+    path.write_bytes(lzma.compress(_jsonl_bytes()))
+    return path
+
+
+def make_arrow_file(tmp_path):
+    path = tmp_path / "data.arrow"
+    with pa.ipc.new_file(path, pa.Table.from_pylist(ROWS).schema) as writer:
+        writer.write_table(pa.Table.from_pylist(ROWS))
+    return path
+
+
+def make_arrow_stream(tmp_path):
+    path = tmp_path / "data.arrow"
+    with pa.ipc.new_stream(path, pa.Table.from_pylist(ROWS).schema) as writer:
+        writer.write_table(pa.Table.from_pylist(ROWS))
+    return path
+
+
+def make_text_tar_gz(tmp_path):
+    """A .tar.gz of .txt files, with a README the reader must leave out."""
+    path = tmp_path / "stories.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        members = [("stories/README.md", "# not a story"), *((f"stories/{i}.txt", d) for i, d in enumerate(DOCS))]
+        for name, text in members:
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def make_jsonl_zip(tmp_path):
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("LICENSE", "CC BY 4.0")
+        archive.writestr("part-0.jsonl", "".join(json.dumps(r) + "\n" for r in ROWS[:2]))
+        archive.writestr("part-1.jsonl.gz", gzip.compress(json.dumps(ROWS[2]).encode() + b"\n"))
+    return path
+
+
 @pytest.mark.parametrize("make, fmt", [
-    (make_jsonl, "jsonl"), (make_jsonl_gz, "jsonl"), (make_jsonl_zst, "jsonl"), (make_parquet_shards, "parquet"),
-    (make_csv, "csv"), (make_text_folder, "text"), (make_hf_folder, "hf"),
+    (make_jsonl, "jsonl"), (make_jsonl_gz, "jsonl"), (make_jsonl_zst, "jsonl"), (make_jsonl_bz2, "jsonl"),
+    (make_jsonl_xz, "jsonl"), (make_parquet_shards, "parquet"), (make_arrow_file, "arrow"),
+    (make_arrow_stream, "arrow"), (make_csv, "csv"), (make_text_folder, "text"), (make_text_tar_gz, "text"),
+    (make_jsonl_zip, "jsonl"), (make_hf_folder, "hf"),
 ])
 def test_each_format_registers(tmp_path, capsys, workspace, make, fmt):
     path = make(tmp_path)

@@ -12,8 +12,9 @@ from curation.ingest.readers import INPUT_FORMATS
 SOURCE_COLUMNS = ("name", "version", "records", "malformed", "license", "license_class", "languages",
                   "language_profile", "contributor", "country")
 SHOWN_FIELDS = ("contributor", "organization", "country", "license", "license_class", "languages",
-                "language_profile", "language_mismatch", "records", "malformed", "bytes", "format", "location",
-                "text_fields", "id_field", "fingerprint", "description", "homepage", "attribution")
+                "language_profile", "language_mismatch", "records", "malformed", "skipped", "skipped_reasons",
+                "bytes", "format", "location", "include", "exclude", "text_fields", "id_field", "fingerprint",
+                "description", "homepage", "attribution")
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,13 +32,22 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def _add_register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     reg = commands.add_parser(
         "register", parents=[common], help="register a contributed dataset (or a new version of one)",
-        description="Read a dataset once, validate its metadata and record it in the catalog. The files are never "
-                    "changed. Re-registering unchanged content is a no-op; changed content becomes a new version.",
+        description="Read a dataset once, validate its metadata and record it in the catalog. The files are never\n"
+                    "changed. Re-registering unchanged content is a no-op; changed content becomes a new version.\n\n"
+                    "A folder is read as it comes: README*, LICENSE*, *.md, SOURCE*, .gitattributes and other "
+                    "dot-files are\nskipped (listed in one note), nested folders are read, and archives (.tar, "
+                    ".tar.gz, .zip) are read in\nplace. A Hugging Face dataset repository (README.md with a YAML "
+                    "header) records each record's split\nand config; its header fills a missing license, "
+                    "languages and description (flags and cards win).\nhtml and warc register each page's main "
+                    "text with its URL and fetch date.",
         epilog="Examples:\n"
                "  agora register data/news.jsonl.gz --name kiel-news --contributor 'Anna Schmidt' --country DE \\\n"
                "      --license CC-BY-4.0 --languages de\n"
                "  agora register --card examples/contributions/kiel-news/datacard.yaml\n"
-               "  agora register mgsm_en.tsv --name mgsm-en --columns question,answer --text-field question,answer ...",
+               "  agora register mgsm/ --name mgsm --columns question,answer --text-field question,answer ...\n"
+               "  agora register crawl/ --format warc --name my-crawl ...          # main text, URL and fetch date\n"
+               "  agora register cc-dump/ --format jsonl --name cc ...             # only the JSONL files\n"
+               "  agora register shards/ --exclude 'ground_truth*' --name cc ...   # every file but these",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     reg.add_argument("path", nargs="?", help="a file, a folder, a glob of shards (quote it) or hf://NAME[/CONFIG]; "
@@ -54,7 +64,12 @@ def _add_register(commands: argparse._SubParsersAction, common: argparse.Argumen
                      help="field(s) holding the text (default: text); several are joined with a blank line")
     reg.add_argument("--id-field", dest="id_field", help="field with the contributor's own record id")
     reg.add_argument("--format", choices=["auto", *INPUT_FORMATS],
-                     help="input format (default: auto, from the file names)")
+                     help="input format (default: auto, from the file names); in a folder, only files of this "
+                          "format are read")
+    reg.add_argument("--include", action="append", metavar="GLOB",
+                     help="read only files matching GLOB (repeatable); a GLOB without '/' matches file names, "
+                          "one with '/' the path inside the folder")
+    reg.add_argument("--exclude", action="append", metavar="GLOB", help="leave out files matching GLOB (repeatable)")
     reg.add_argument("--columns", type=comma_list, help="column names of a header-less CSV/TSV")
     reg.add_argument("--description")
     reg.add_argument("--homepage", metavar="URL")
@@ -85,14 +100,19 @@ def cmd_register(args: argparse.Namespace, workspace: Workspace) -> None:
     request = registration_from({**card, **flags})
     result = register(workspace, request, progress=not args.json and sys.stderr.isatty())
     if args.json:
-        print_json({"status": result.status, "source": result.source, "warnings": result.warnings})
+        print_json({"status": result.status, "source": result.source, "warnings": result.warnings,
+                    "notes": result.notes})
         return
     src = result.source
     if result.status == "already registered":
         print(f"{src['name']} v{src['version']} is already registered with this content (nothing to do)")
     else:
+        skipped = ", ".join(f"{reason} {n}" for reason, n in src["skipped_reasons"].items())
         print(f"registered {src['name']} v{src['version']}: {src['records']} records, {src['malformed']} malformed, "
-              f"{src['bytes']:,} bytes of text, {src['license']} ({src['license_class']})")
+              f"{src['skipped']} skipped{f' ({skipped})' if skipped else ''}, {src['bytes']:,} bytes of text, "
+              f"{src['license']} ({src['license_class']})")
+    for note in result.notes:
+        print(f"note: {note}")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -122,6 +142,8 @@ def cmd_sources_show(args: argparse.Namespace, workspace: Workspace) -> None:
             value = version[key]
             if value not in (None, [], ""):
                 print(f"  {key.replace('_', ' '):<18} {human(value)}")
+        for note in version["notes"]:
+            print(f"  note               {note}")
         for example in version["malformed_examples"]:
             where = f"{example['file']}:{example['line']}" if example["line"] is not None else example["file"]
             print(f"  malformed          {where}: {example['problem']}")

@@ -7,9 +7,9 @@ from curation.core.yamlfile import load_mapping
 
 CARD_FIELDS = {
     "name", "data", "format", "text_field", "id_field", "columns", "contributor", "organization",
-    "country", "contact", "license", "languages", "description", "homepage", "attribution",
+    "country", "contact", "license", "languages", "description", "homepage", "attribution", "include", "exclude",
 }
-LIST_FIELDS = ("text_field", "columns", "languages")
+LIST_FIELDS = ("text_field", "columns", "languages", "include", "exclude")
 
 
 def load_card(path: str | Path) -> dict:

@@ -14,19 +14,15 @@ from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import AgoraError
 from curation.core.workspace import Workspace
 from curation.ingest.codes import normalize_country, normalize_languages
+from curation.ingest.files import archive_skips, detect_format, is_hub, skipped_note
 from curation.ingest.fingerprint import fingerprint
+from curation.ingest.hf import repo_card
 from curation.ingest.licenses import license_class, normalize_spdx
-from curation.ingest.readers import (
-    INPUT_FORMATS,
-    Malformed,
-    SourceSpec,
-    detect_format,
-    is_hub,
-    iter_records,
-    resolve_files,
-)
+from curation.ingest.readers import Malformed, Skipped, SourceSpec, iter_records, select
+from curation.ingest.records import INPUT_FORMATS
 from curation.ingest.sources import public_source
 from curation.text.langid import get_identifier
+from curation.text.languages import match_declared
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 PROFILE_SAMPLE = 200          # documents whose language is detected at registration
@@ -53,6 +49,9 @@ class Registration:
     description: str | None = None
     homepage: str | None = None
     attribution: str | None = None
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # which metadata came from a README header
 
     def validate(self) -> Registration:
         if not NAME_PATTERN.match(self.name or ""):
@@ -64,26 +63,46 @@ class Registration:
         self.languages = normalize_languages(self.languages)
         if self.format not in ("auto", *INPUT_FORMATS):
             raise AgoraError(f"unknown format {self.format!r}; choose one of auto, {', '.join(INPUT_FORMATS)}")
-        if not is_hub(self.location):
-            resolve_files(self.location)  # raises "path not found" early
         if self.format == "auto":
-            self.format = detect_format(self.location)
+            self.format = detect_format(self.location, self.include, self.exclude)
         if self.columns and self.format not in ("csv", "tsv"):
             raise AgoraError("--columns is only for header-less CSV/TSV files")
+        if self.id_field and self.format in ("text", "html", "warc"):
+            raise AgoraError(f"--id-field is for formats with fields; {self.format} records are named by their file"
+                             f"{' and offset' if self.format == 'warc' else ''}")
+        if not is_hub(self.location):
+            select(self.spec())  # raises "path not found" or "no data files" early
         return self
+
+    def left_out(self) -> list[str]:
+        """One note listing the files (and archive members) this source does not read, if any."""
+        if is_hub(self.location):
+            return []
+        selection = select(self.spec())
+        skipped = selection.skipped + archive_skips(selection, self.format, self.include, self.exclude)
+        return [skipped_note(skipped)] if skipped else []
 
     def spec(self) -> SourceSpec:
         return SourceSpec.of(vars(self))
 
 
 REQUIRED_FIELDS = ("name", "contributor", "country", "license")
+README_FIELDS = ("license", "languages", "description")  # what a dataset repository's README header may fill
 
 
 def registration_from(fields: dict) -> Registration:
-    """A Registration from data-card fields, with command-line flags already merged over them."""
+    """A Registration from data-card fields, with command-line flags already merged over them; a dataset
+    repository's README header fills the fields still missing, with a note saying so."""
     location = fields.get("path") or fields.get("data")
     if not location:
         raise AgoraError("no data to register: give a PATH (or a data card with a `data:` field)")
+    card = repo_card(str(location))
+    notes = []
+    if card:
+        from_readme = {k: v for k, v in card.metadata().items() if k in README_FIELDS and not fields.get(k)}
+        fields = {**fields, **from_readme}
+        _check_from_readme(from_readme, card.path.name)
+        notes += [f"{key} from the {card.path.name} header: {_shown(value)}" for key, value in from_readme.items()]
     for required in REQUIRED_FIELDS:
         if not fields.get(required):
             raise AgoraError(f"missing --{required} (or `{required}:` in the data card)")
@@ -96,7 +115,23 @@ def registration_from(fields: dict) -> Registration:
         text_fields=text_fields if isinstance(text_fields, list) else [str(text_fields)],
         id_field=fields.get("id_field"), columns=fields.get("columns"), description=fields.get("description"),
         homepage=fields.get("homepage"), attribution=fields.get("attribution"),
+        include=list(fields.get("include") or []), exclude=list(fields.get("exclude") or []), notes=notes,
     )
+
+
+def _check_from_readme(fields: dict, readme: str) -> None:
+    """A license or language the README header gives is checked here, so its error can name the README."""
+    checks = {"license": lambda value: normalize_spdx(str(value)), "languages": normalize_languages}
+    for key, check in checks.items():
+        if key in fields:
+            try:
+                check(fields[key])
+            except AgoraError as exc:
+                raise AgoraError(f"{exc} (from the {readme} header; pass --{key})") from None
+
+
+def _shown(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 @dataclass
@@ -106,6 +141,8 @@ class Scan:
     records: int = 0
     malformed: int = 0
     text_bytes: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason → count
+    splits: Counter = field(default_factory=Counter)   # split → records, for dataset repositories
     malformed_examples: list[Malformed] = field(default_factory=list)
     sample: list[str] = field(default_factory=list)
     language_profile: dict[str, float] = field(default_factory=dict)
@@ -116,18 +153,23 @@ class RegistrationResult:
     status: str  # "registered" or "already registered"
     source: dict
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def register(workspace: Workspace, request: Registration, progress: bool = True) -> RegistrationResult:
     request.validate()
-    content_fingerprint, file_bytes = fingerprint(request.location)
+    content_fingerprint, file_bytes = fingerprint(request.spec())
     with open_catalog(workspace) as con:
         existing = _latest_version(con, request.name)
         if existing and existing["fingerprint"] == content_fingerprint:
             return RegistrationResult("already registered", existing, [])
     scan = scan_source(request.spec(), progress=progress)
     if scan.records == 0:
-        raise AgoraError(f"empty source: no usable records in {request.location}{_malformed_summary(scan)}")
+        raise AgoraError(f"empty source: no usable records in {request.location}"
+                         f"{_malformed_summary(scan)}{_skipped_summary(scan)}")
+    notes = [*request.notes, *request.left_out()]
+    if scan.splits:
+        notes.append("splits: " + ", ".join(f"{split} {n:,}" for split, n in sorted(scan.splits.items())))
     scan.language_profile = language_profile(scan.sample)
     mismatch = _language_mismatch(request.languages, scan.language_profile)
     warnings = list(mismatch)
@@ -137,11 +179,11 @@ def register(workspace: Workspace, request: Registration, progress: bool = True)
         if existing and existing["fingerprint"] == content_fingerprint:  # registered meanwhile
             return RegistrationResult("already registered", existing, [])
         version = existing["version"] + 1 if existing else 1
-        _insert(con, request, version, content_fingerprint, file_bytes, scan, mismatch)
+        _insert(con, request, version, content_fingerprint, file_bytes, scan, mismatch, notes)
         source = _latest_version(con, request.name)
     if scan.malformed:
         warnings.append(f"{scan.malformed} malformed record(s) skipped{_malformed_summary(scan)}")
-    return RegistrationResult("registered", source, warnings)
+    return RegistrationResult("registered", source, warnings, notes)
 
 
 def scan_source(spec: SourceSpec, progress: bool = True) -> Scan:
@@ -155,7 +197,12 @@ def scan_source(spec: SourceSpec, progress: bool = True) -> Scan:
             if len(scan.malformed_examples) < MALFORMED_KEPT:
                 scan.malformed_examples.append(item)
             continue
+        if isinstance(item, Skipped):
+            scan.skipped[item.reason] += 1
+            continue
         scan.records += 1
+        if "split" in item.meta:
+            scan.splits[item.meta["split"]] += 1
         scan.text_bytes += len(item.text.encode("utf-8"))
         if len(scan.sample) < PROFILE_SAMPLE:
             scan.sample.append(item.text)
@@ -176,15 +223,23 @@ def language_profile(texts: list[str]) -> dict[str, float]:
 
 
 def _language_mismatch(declared: list[str], profile: dict[str, float]) -> list[str]:
+    """Warnings where sample and declaration disagree, compared as languages (mg is declared plt)."""
     if not declared:
         return []
     undeclared = [
         f"detected {lang!r} in {share:.0%} of sampled documents but it is not declared"
         for lang, share in profile.items()
-        if lang not in declared and lang != "und" and share >= MISMATCH_SHARE
+        if lang != "und" and share >= MISMATCH_SHARE and not match_declared(lang, declared)
     ]
-    missing = [f"declared {lang!r} but no sampled document is in it" for lang in declared if lang not in profile]
+    missing = [f"declared {lang!r} but no sampled document is in it" for lang in declared
+               if not any(match_declared(detected, [lang]) for detected in profile)]
     return undeclared + missing
+
+
+def _skipped_summary(scan: Scan) -> str:
+    if not scan.skipped:
+        return ""
+    return " (skipped: " + ", ".join(f"{reason} {n}" for reason, n in scan.skipped.most_common()) + ")"
 
 
 def _malformed_summary(scan: Scan) -> str:
@@ -222,7 +277,7 @@ def _contributor_id(con, request: Registration) -> int:
 
 
 def _insert(con, request: Registration, version: int, content_fingerprint: str, file_bytes: int, scan: Scan,
-            mismatch: list[str]) -> None:
+            mismatch: list[str], notes: list[str]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         contributor_id = _contributor_id(con, request)
@@ -230,8 +285,9 @@ def _insert(con, request: Registration, version: int, content_fingerprint: str, 
             """
             INSERT INTO sources (name, version, contributor_id, license, license_class, languages, format, location,
                 text_fields, id_field, columns, description, homepage, attribution, fingerprint, records, malformed,
-                bytes, file_bytes, language_profile, language_mismatch)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                bytes, file_bytes, language_profile, language_mismatch, include, exclude, skipped, skipped_reasons,
+                notes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING source_id
             """,
             [
@@ -239,7 +295,8 @@ def _insert(con, request: Registration, version: int, content_fingerprint: str, 
                 request.languages, request.format, _stored_location(request.location), request.text_fields,
                 request.id_field, request.columns, request.description, request.homepage, request.attribution,
                 content_fingerprint, scan.records, scan.malformed, scan.text_bytes, file_bytes,
-                json.dumps(scan.language_profile), mismatch,
+                json.dumps(scan.language_profile), mismatch, request.include or None, request.exclude or None,
+                sum(scan.skipped.values()), json.dumps(dict(scan.skipped.most_common())), notes,
             ],
         ).fetchone()[0]
         for m in scan.malformed_examples:

@@ -12,7 +12,8 @@ PUBLIC_FIELDS = (
     "name", "version", "status", "records", "malformed", "bytes", "file_bytes", "license", "license_class",
     "languages", "language_profile", "language_mismatch", "contributor", "organization", "country",
     "fingerprint", "format", "location", "text_fields", "id_field", "columns", "description", "homepage",
-    "attribution", "registered_at", "withdrawn_reason", "withdrawn_at",
+    "attribution", "registered_at", "withdrawn_reason", "withdrawn_at", "include", "exclude", "skipped",
+    "skipped_reasons", "notes",
 )
 
 
@@ -20,6 +21,9 @@ def public_source(row: dict) -> dict:
     source = {key: row[key] for key in PUBLIC_FIELDS}
     source["language_profile"] = json.loads(row["language_profile"])
     source["language_mismatch"] = row["language_mismatch"] or []
+    source["skipped_reasons"] = json.loads(row["skipped_reasons"] or "{}")
+    for key in ("include", "exclude", "notes"):
+        source[key] = row[key] or []
     source["registered_at"] = row["registered_at"].isoformat(timespec="seconds")
     source["withdrawn_at"] = row["withdrawn_at"].isoformat(timespec="seconds") if row["withdrawn_at"] else None
     return source
