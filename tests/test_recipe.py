@@ -15,8 +15,9 @@ from tests.helpers import BASE_FLAGS, DOCS, run_cli, write_jsonl
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 # The recipes' part of the demo's pinned run ids (tests/test_stable_ids.py): moving strict.yaml onto
 # `base: default.yaml` and dropping `steps:` from the files must not change them.
-DEFAULT_FINGERPRINT = "25d07a8655af"
-STRICT_FINGERPRINT = "8b9d4e67170c"
+# Issue 12 added max_adult_word_density, min_quality_model_score and quality_model to default.yaml.
+DEFAULT_FINGERPRINT = "152b64729ac0"
+STRICT_FINGERPRINT = "240a792f5d06"
 STRICTER = {
     ("langid", "min_score"): 0.9,
     ("quality", "defaults", "min_n_words"): 100,
@@ -120,7 +121,7 @@ def test_defaults_without_sections(tmp_path):
      "quality.defaults.min_n_words must be a number or null, got the string 'null#x'"),
     ("quality: {defaults: {min_n_words: true}}", "quality.defaults.min_n_words must be a number or null, "
                                                  "got the boolean true"),
-    ("stepz: [normalize]", "unknown key(s) stepz; known: base, dedup, langid, pii, quality, version"),
+    ("stepz: [normalize]", "unknown key(s) stepz; known: base, dedup, langid, pii, quality, quality_model, version"),
     ("steps: [normalize]", "unknown key(s) steps"),
     ("langid: {min_scor: 0.5}", "unknown key langid.min_scor; did you mean min_score?"),
     ("quality: {defaults: {min_n_wrds: 5}}", "unknown key quality.defaults.min_n_wrds; did you mean min_n_words? "

@@ -13,8 +13,10 @@ from pathlib import Path
 from tests.helpers import run_json
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_RUN = "cur-e9df1758d72a"
-STRICT_REFILTER = "ref-ca0013da9488"
+# Issue 12 added max_adult_word_density, min_quality_model_score and quality_model to default.yaml:
+# a deliberate change of the recipe, so of the run ids (the manifest's bytes did not change).
+DEMO_RUN = "cur-4ffdf74c5c92"
+STRICT_REFILTER = "ref-78d64fe28ee1"
 MANIFEST_SHA256 = "d4e062b6b72dd603fc282c2519f5250b9eaf30660a95035fd4afbc93cdd09348"
 HOLDOUT_SHA256 = "d511f403ae267c370269608659b8bfb18f141f10c2ef12d68a7b0056301a09b9"
 DEMO_MIXTURE = ["--budget-tokens", "200000", "--vocab-size", "2048", "--holdout", "0.05"]  # as agora demo

@@ -7,6 +7,7 @@ pipelines/README.md documents every key.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,9 @@ SCHEMA = Keys({
         "languages": AnyKeys(RULES, "an ISO 639 language code"),
     }),
     "pii": Keys({"redact": ListOf(Value(f"one of {', '.join(PII_KINDS)}", lambda v: v in PII_KINDS))}),
+    # A model made by `agora quality train`, by its id; stage 1 stores its score as quality_model_score.
+    "quality_model": Value("a model id from `agora quality train` (qm- and 12 hex digits) or null",
+                           lambda v: v is None or (isinstance(v, str) and re.fullmatch(r"qm-[0-9a-f]{12}", v))),
     "dedup": Keys({
         # Exact duplicates are always removed; the key stays because the shipped recipes' run ids hash it.
         "exact": Value("true (exact duplicates are always removed)", lambda v: v is True),
@@ -107,6 +111,10 @@ class Recipe:
         return self.data.get("quality") or {}
 
     @property
+    def quality_model(self) -> str | None:
+        return self.data.get("quality_model")
+
+    @property
     def pii_redact(self) -> list[str]:
         return list((self.data.get("pii") or {}).get("redact", PII_KINDS))
 
@@ -124,6 +132,7 @@ class Recipe:
             "code": STAGE1_CODE_VERSION,
             "langid": {"backend": self.langid_backend, **self.langid_options()},
             "pii": sorted(self.pii_redact),
+            "quality_model": self.quality_model,
             "minhash": {"num_perm": self.fuzzy["num_perm"], "ngram": self.fuzzy["ngram"]},
         }
 

@@ -19,19 +19,24 @@ import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from curation.core.errors import AgoraError
 from curation.core.ids import doc_id
-from curation.ingest.readers import Malformed, SourceSpec, iter_records
+from curation.ingest.readers import Malformed, Skipped, SourceSpec, iter_records
 from curation.text.langid import get_identifier
 from curation.text.minhash import content_hash, shingles, signature
 from curation.text.normalize import normalize
 from curation.text.pii import KINDS as PII_KINDS
 from curation.text.pii import redact_pii
 from curation.text.quality import SIGNAL_NAMES, quality_signals
+from curation.text.quality_model import load_model, model_path
 from curation.text.scripts import detect_script, has_word_spaces
 
 BATCH_ROWS = 1000
+RECORD_META = ("split", "config", "url", "fetched_at")  # per-record facts a reader keeps beside the text
 # Bump when stage 1 computes something differently, so stored signals are not reused wrongly.
-STAGE1_CODE_VERSION = 3  # 2: Yi, Tai Tham and Tai Viet scripts recognised; 3: agora langid votes with word lists
+STAGE1_CODE_VERSION = 5  # 2: Yi, Tai Tham and Tai Viet scripts recognised; 3: agora langid votes with word lists;
+# 4: rows keep the record's split, config, URL and fetch date (dataset repositories, HTML, WARC);
+# 5: adult_word_density (LDNOOBW lists) and quality_model_score (the recipe's learned model)
 
 STAGE1_SCHEMA = pa.schema(
     [
@@ -40,6 +45,7 @@ STAGE1_SCHEMA = pa.schema(
         ("source_version", pa.int32()),
         ("source_id", pa.int32()),
         ("record_id", pa.string()),
+        *[(key, pa.string()) for key in RECORD_META],
         ("stage1_key", pa.string()),
         ("license_class", pa.string()),
         ("text", pa.string()),  # normalized, PII redacted: what a curated shard will hold
@@ -75,17 +81,18 @@ class ReadSources(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for source in self.sources:
-            for index, item in enumerate(iter_records(SourceSpec.of(source))):
-                if index % world_size != rank:
-                    continue
+            for item in iter_records(SourceSpec.of(source), rank, world_size):
                 if isinstance(item, Malformed):
                     self.stat_update("malformed")
+                    continue
+                if isinstance(item, Skipped):
+                    self.stat_update("skipped")
                     continue
                 self.stat_update("documents")
                 yield Document(
                     text=item.text,
                     id=doc_id(source["name"], source["version"], item.record_id),
-                    metadata={"source": source, "record_id": item.record_id},
+                    metadata={"source": source, "record_id": item.record_id, "record_meta": item.meta},
                 )
 
 
@@ -119,12 +126,18 @@ class IdentifyLanguage(PipelineStep):
 
 class QualitySignals(PipelineStep):
     key = "quality"  # its name in run fingerprints (STEPS)
-    name = "quality signals (Gopher, C4, FineWeb)"
+    name = "quality signals (Gopher, C4, FineWeb, adult words, learned model)"
     type = "🏷 - TAGGER"
 
+    def __init__(self, model_path: str | None):
+        super().__init__()
+        self.model_path = model_path  # the recipe's quality model, resolved by the driver; None: no model
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        model = load_model(Path(self.model_path)) if self.model_path else None  # per task, like the detectors
         for document in data:
-            signals = quality_signals(document.text, document.metadata["lang"])
+            meta = document.metadata
+            signals = quality_signals(document.text, meta["lang"], tuple(meta["source"].get("languages") or ()), model)
             document.metadata["signals"] = signals
             document.metadata["quality"] = quality_score(signals)
             yield document
@@ -210,7 +223,8 @@ class WriteStage1(PipelineStep):
         source = meta["source"]
         return {
             "doc_id": document.id, "source": source["name"], "source_version": source["version"],
-            "source_id": source["source_id"], "record_id": meta["record_id"], "stage1_key": self.stage1_key,
+            "source_id": source["source_id"], "record_id": meta["record_id"],
+            **{key: meta["record_meta"].get(key) for key in RECORD_META}, "stage1_key": self.stage1_key,
             "license_class": source["license_class"], "text": document.text,
             "n_bytes": len(document.text.encode("utf-8")), "lang": meta["lang"], "lang_score": meta["lang_score"],
             "script": meta["script"], **{f"pii_{kind}": n for kind, n in meta["pii"].items()},
@@ -267,11 +281,22 @@ def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[Pipel
         ReadSources(sources),
         Normalize(),
         IdentifyLanguage(recipe.langid_backend, recipe.langid_options()),
-        QualitySignals(),
+        QualitySignals(_quality_model_file(recipe, stage1_root)),
         RedactPII(recipe.pii_redact),
         HashAndSign(recipe.fuzzy["ngram"], recipe.fuzzy["num_perm"]),
         WriteStage1(str(stage1_root), recipe.stage1_key()),
     ]
+
+
+def _quality_model_file(recipe, stage1_root: Path) -> str | None:
+    """The recipe's quality model in the workspace that holds `stage1_root` (WORKSPACE/stage1/KEY)."""
+    if not recipe.quality_model:
+        return None
+    path = model_path(stage1_root.parent.parent, recipe.quality_model)
+    if not path.is_file():
+        raise AgoraError(f"the recipe's quality_model {recipe.quality_model} is not in this workspace ({path}); "
+                         "train one with `agora quality train` (see `agora quality list`)")
+    return str(path)
 
 
 def stage1_files(stage1_root: Path, sources: list[dict]) -> Iterator[Path]:

@@ -45,6 +45,8 @@ Signals (all ratios are 0.0 for an empty text; `text` should be `normalize()`d):
 | fw_short_lines_frac * | FineWeb | lines of at most 30 characters |
 | fw_dup_line_char_frac | FineWeb | characters in repeated lines, per non-newline character |
 | fw_list_ratio | FineWeb | newlines per token |
+| adult_word_density | LDNOOBW | word-list hits per word: lists of `lang`, `declared` and English (adult.py) |
+| quality_model_score | learned | a model's probability that the text is good; None without one (quality_model.py) |
 
 `*`: script-sensitive. Letters of unspaced scripts are words, so mean_word_length is 1-2 there
 and n-gram fractions count letters; Thai, Lao and some others end sentences without
@@ -59,13 +61,17 @@ from bisect import bisect_right
 from functools import cache
 from importlib import resources
 from itertools import accumulate, filterfalse, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 from datatrove.utils.text import TERMINAL_PUNCTUATION as _DATATROVE_TERMINAL
 
+from curation.text.adult import adult_word_density
 from curation.text.segment import WORD_RE, is_unspaced_token, words_by_line
+
+if TYPE_CHECKING:  # the model reads the other signals, so its module imports this one
+    from curation.text.quality_model import QualityModel
 
 Signals = dict[str, float | int | None]
 
@@ -129,11 +135,14 @@ SIGNAL_NAMES = (
     "c4_curly_brackets", "c4_sentences",
     # FineWeb
     "fw_punct_lines_frac", "fw_short_lines_frac", "fw_dup_line_char_frac", "fw_list_ratio",
+    # content: adult word lists; the learned model
+    "adult_word_density", "quality_model_score",
 )
 
 
-def quality_signals(text: str, lang: str) -> Signals:
-    """All quality signals of `text` (see the module docstring), from one segmentation of its lines."""
+def quality_signals(text: str, lang: str, declared: tuple[str, ...] = (), model: QualityModel | None = None) -> Signals:
+    """All quality signals of `text` (see the module docstring), from one segmentation of its lines.
+    `declared`: its source's languages (their adult word lists count too); `model`: a learned model."""
     lower = text.lower()
     all_lines = text.splitlines()
     lines, stripped = [], []  # non-blank lines: as written, and stripped
@@ -145,6 +154,7 @@ def quality_signals(text: str, lang: str) -> Signals:
 
     n_chars, n_lines, n_words = len(text), len(lines), len(words)
     n_tokens = n_words + n_symbols
+    lower_words = list(map(str.lower, words))
     not_all_letters = list(filterfalse(str.isalpha, words))  # marks, digits, apostrophes: look closer
     n_alpha = n_words - len(not_all_letters) + len(_HAS_LETTER_RE.findall("\n".join(not_all_letters)))
 
@@ -159,7 +169,7 @@ def quality_signals(text: str, lang: str) -> Signals:
         "bullet_lines_frac": _ratio(sum(map(str.startswith, stripped, repeat(BULLETS))), len(all_lines)),
         "ellipsis_lines_frac": _ratio(sum(map(str.endswith, stripped, repeat(ELLIPSES))), len(all_lines)),
         "alpha_words_frac": _ratio(n_alpha, n_tokens),
-        "stop_words": _count_stop_words(words, lower, lang),
+        "stop_words": _count_stop_words(lower_words, lower, lang),
     }
     paragraphs = _PARAGRAPH_RE.split(text.strip())
     dup_paras, dup_para_chars = _duplicates(paragraphs)
@@ -187,7 +197,9 @@ def quality_signals(text: str, lang: str) -> Signals:
         "fw_short_lines_frac": _ratio(fw_short, n_lines),
         "fw_dup_line_char_frac": _ratio(dup_line_chars, n_chars - text.count("\n")),
         "fw_list_ratio": _ratio(text.count("\n"), n_tokens),
+        "adult_word_density": adult_word_density(lower_words, (lang, *declared)),
     }
+    signals["quality_model_score"] = model.score(text, signals) if model else None
     return signals
 
 
@@ -230,12 +242,12 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-def _count_stop_words(words: list[str], lower_text: str, lang: str) -> int | None:
+def _count_stop_words(lower_words: list[str], lower_text: str, lang: str) -> int | None:
     lists = _stop_words(lang)
     if lists is None:
         return None
     whole, substrings = lists
-    return len(whole.intersection(map(str.lower, words))) + sum(1 for s in substrings if s in lower_text)
+    return len(whole.intersection(lower_words)) + sum(1 for s in substrings if s in lower_text)
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
