@@ -93,15 +93,20 @@ def start_run(workspace: Workspace, run_id: str, kind: str, config: dict, run_di
 
 
 def finish_run(workspace: Workspace, run_id: str, result, checkpoints: list[Path]) -> None:
-    """Record a training result (training.train.TrainResult): its checkpoints, losses and summary."""
+    """Record a training result (training.train.TrainResult): its checkpoints, loss per step, learning rate
+    and throughput (tokens/s, MFU) per logged step, and summary."""
     with open_catalog(workspace) as con:
         con.execute("DELETE FROM checkpoints WHERE run_id = ?", [run_id])
         for folder in checkpoints:
             con.execute("INSERT INTO checkpoints VALUES (?, ?, ?)",
                         [run_id, int(folder.name.split("-")[1]), str(folder)])
         con.execute("DELETE FROM train_metrics WHERE run_id = ?", [run_id])
-        con.executemany("INSERT INTO train_metrics VALUES (?, ?, ?, NULL)",
-                        [[run_id, step + 1, loss] for step, loss in enumerate(result.losses)])
+        logged = {row["step"]: row for row in result.logged}
+        con.executemany("INSERT INTO train_metrics (run_id, step, loss, lr, tokens_per_s, mfu) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [[run_id, step, loss, *(logged[step][key] if step in logged else None
+                                                for key in ("lr", "tokens_per_s", "mfu"))]
+                         for step, loss in enumerate(result.losses, start=1)])
         con.execute("UPDATE training_runs SET status = 'finished', finished_at = ?, steps = ?, first_loss = ?, "
                     "last_loss = ?, tokens_per_s = ? WHERE run_id = ?",
                     [utc_now(), result.steps, result.first_loss, result.last_loss, result.tokens_per_s, run_id])

@@ -1,20 +1,25 @@
 """Training runs in the catalog: `agora train`, `finetune`, `eval`, `generate` around training/.
 
 training/ knows nothing of workspaces; this module turns a mixture into packed shards, runs the
-loop, and records every run — config, mixture, tokenizer, loss per step, per-language bits per
-byte — in the catalog, with a model card in each saved model folder.
+loop (in this process, or in N processes under torchrun), and records every run — config, mixture,
+tokenizer, loss and throughput per step, per-language bits per byte — in the catalog, with a model
+card in each saved model folder.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from curation.core.errors import AgoraError
 from curation.core.ids import content_key
 from curation.core.workspace import Workspace
 from curation.governance.model_card import write_model_card
-from curation.ingest.readers import Malformed, SourceSpec, iter_records
+from curation.ingest.readers import Record, SourceSpec, iter_records
 from curation.ingest.sources import show_source
-from curation.mixture.build import mixture_dir, show_mixture, text_reader
+from curation.mixture.build import pack_mixture, show_mixture, text_reader
 from curation.models import (
     finish_run,
     finished_run,
@@ -26,30 +31,124 @@ from curation.models import (
 )
 
 
+@dataclass(frozen=True)
+class Launch:
+    """Where training runs: in this process, or `nproc` processes on each of `nnodes` machines (torchrun).
+
+    Node 0 packs the data, records the run and evaluates it; every node runs `agora train` with the
+    same settings, its own `node_rank` and node 0's address, on a workspace they all mount."""
+
+    nproc: int = 1
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str | None = None
+
+    @property
+    def world(self) -> int:
+        return self.nproc * self.nnodes
+
+
 def pretrain(workspace: Workspace, mixture: str, *, model: str = "tiny", steps: int = 200,
              batch_tokens: int = 8192, lr: float = 1e-3, seed: int = 0, resume: bool = False,
-             out: str | None = None, quiet: bool = False) -> dict:
-    from training.batches import PackedBatches
-    from training.packing import PackedTokens
-    from training.train import TrainConfig, context_length, train
+             out: str | None = None, quiet: bool = False, launch: Launch = Launch(), compile: bool = False) -> dict:
+    """Train `model` (a preset, a config.json, or a Hugging Face model folder to continue pretraining)
+    on a mixture's manifest; see Launch for --nproc."""
+    from training.model import PRESETS
+    from training.train import TrainConfig, context_length
 
     mix = show_mixture(workspace, mixture)
-    packed = _packed(workspace, mix)
+    if model not in PRESETS and Path(model).is_dir():
+        model = str(Path(model).resolve())
+        _check_tokenizer(model, mix)
     seq_len = context_length(model)
-    micro_batch = max(batch_tokens // seq_len, 1)
+    per_rank = max(batch_tokens // (seq_len * launch.world), 1)  # sequences per process and step
     config = {"model": model, "steps": steps, "batch_tokens": batch_tokens, "seq_len": seq_len, "lr": lr,
-              "seed": seed}
+              "seed": seed} | ({"world_size": launch.world} if launch.world > 1 else {})
     run_id = "train-" + content_key([mix["name"], mix["version"], config])
     run_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
     if (done := finished_run(workspace, run_id)) and not resume:
         return done
+    train_config = TrainConfig(run_dir=str(run_dir), model=model, tokenizer=mix["tokenizer_dir"], steps=steps,
+                               lr=lr, seed=seed, resume=resume, quiet=quiet, compile=compile,
+                               warmup=min(100, max(steps // 10, 1)), checkpoint_every=max(steps // 4, 1))
+    packed, result_file = Path(mix["path"]) / "packed", run_dir / "result.json"
+    args = _train_args(train_config, packed, seq_len, per_rank, launch.world, result_file)
+    if launch.node_rank:  # node 0 packs and records; this node only runs its processes
+        if not (packed / "meta.json").is_file():
+            raise AgoraError("the mixture is not packed yet: start node 0 first (it packs, then waits for the others)")
+        _torchrun(launch, args)
+        return {"run_id": run_id, "run_dir": str(run_dir), "node_rank": launch.node_rank}
+    pack_mixture(workspace, mix)
     start_run(workspace, run_id, "pretrain", config, run_dir, mix["tokenizer_dir"],
               mixture=(mix["name"], mix["version"]), resume=resume)
-    result = train(TrainConfig(run_dir=str(run_dir), model=model, tokenizer=mix["tokenizer_dir"], steps=steps,
-                               lr=lr, seed=seed, resume=resume, quiet=quiet,
-                               warmup=min(100, max(steps // 10, 1)), checkpoint_every=max(steps // 4, 1)),
-                   PackedBatches(PackedTokens(packed), seq_len, micro_batch, seed))
-    return _finish(workspace, run_id, result)
+    if launch.world == 1:
+        return _finish(workspace, run_id, _train_here(train_config, packed, seq_len, per_rank))
+    from training.train import TrainResult
+
+    result_file.unlink(missing_ok=True)
+    _torchrun(launch, args)
+    return _finish(workspace, run_id, TrainResult.load(result_file))
+
+
+def _train_here(config, packed: Path, seq_len: int, micro_batch: int):
+    from training.batches import PackedBatches
+    from training.packing import PackedTokens
+    from training.throughput import set_cpu_threads
+    from training.train import train
+
+    set_cpu_threads()
+    return train(config, PackedBatches(PackedTokens(packed), seq_len, micro_batch, config.seed))
+
+
+def _train_args(config, packed: Path, seq_len: int, per_rank: int, world: int, result: Path) -> list[str]:
+    """`python -m training.train` arguments for the run `_train_here` would do in this process."""
+    args = ["--data", str(packed), "--out", config.run_dir, "--model", config.model, "--tokenizer", config.tokenizer,
+            "--steps", str(config.steps), "--seq-len", str(seq_len), "--micro-batch", str(per_rank),
+            "--batch-tokens", str(per_rank * seq_len * world), "--lr", str(config.lr), "--seed", str(config.seed),
+            "--warmup", str(config.warmup), "--checkpoint-every", str(config.checkpoint_every),
+            "--result", str(result)]
+    return args + ["--resume"] * config.resume + ["--quiet"] * config.quiet + ["--compile"] * config.compile
+
+
+def _torchrun(launch: Launch, train_args: list[str]) -> None:
+    """Run training.train under torchrun, with each process's CPU threads set by the rule
+    (training.throughput.cpu_threads); a failure leaves the run resumable."""
+    from training.throughput import cpu_threads
+
+    rendezvous = ["--standalone"] if launch.nnodes == 1 else [
+        "--nnodes", str(launch.nnodes), "--node-rank", str(launch.node_rank),
+        "--master-addr", launch.master_addr or "", "--master-port", "29500"]
+    if launch.nnodes > 1 and not launch.master_addr:
+        raise AgoraError("--nnodes > 1 needs --master-addr: the address of node 0")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(launch.nproc), *rendezvous,
+               "-m", "training.train", *train_args]
+    env = {**os.environ, "OMP_NUM_THREADS": str(cpu_threads(launch.nproc))}
+    done = subprocess.run(command, env=env)
+    if done.returncode:
+        raise AgoraError(f"training under torchrun stopped (exit {done.returncode}); what it checkpointed is kept: "
+                         f"run the same command with --resume to continue")
+
+
+def _check_tokenizer(model_dir: str, mix: dict) -> None:
+    """Continued pretraining needs the mixture tokenized with the model's own tokenizer: same vocabulary
+    (when the folder holds a tokenizer) and no more ids than the model has embeddings."""
+    from transformers import AutoConfig
+
+    from training.tokenizer import load_tokenizer
+
+    data = load_tokenizer(mix["tokenizer_dir"])
+    fix = f"create the mixture with `agora mix create {mix['name']} --tokenizer {model_dir} ...`"
+    vocab_size = getattr(AutoConfig.from_pretrained(model_dir), "vocab_size", None)
+    if vocab_size is not None and len(data) > vocab_size:
+        raise AgoraError(f"the model in {model_dir} has {vocab_size} token ids but mixture {mix['name']} "
+                         f"v{mix['version']} was tokenized into {len(data)}: {fix}")
+    try:
+        own = load_tokenizer(model_dir)
+    except (OSError, ValueError):  # a model folder without a tokenizer: the mixture's is saved with the result
+        return
+    if own.get_vocab() != data.get_vocab() or own.eos_token != data.eos_token:
+        raise AgoraError(f"mixture {mix['name']} v{mix['version']} was tokenized with another tokenizer than the "
+                         f"model in {model_dir}: {fix}")
 
 
 def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instruct", prompt_field: str = "prompt",
@@ -60,6 +159,7 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
     from training.batches import PackedBatches
     from training.instruct import InstructBatches, encode_pairs
     from training.packing import PackedTokens, pack_texts
+    from training.throughput import set_cpu_threads
     from training.tokenizer import load_tokenizer
     from training.train import TrainConfig, context_length, train
 
@@ -77,7 +177,7 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
     run_dir = Path(out).resolve() if out else workspace.root / "models" / run_id
     if done := finished_run(workspace, run_id):
         return done
-    records = [r for r in iter_records(_spec(src, fmt, prompt_field, response_field)) if not isinstance(r, Malformed)]
+    records = [r for r in iter_records(_spec(src, fmt, prompt_field, response_field)) if isinstance(r, Record)]
     if fmt == "instruct":
         pairs = [(str(r.fields[prompt_field]), str(r.fields[response_field])) for r in records]
         examples, skipped = encode_pairs(tokenizer, pairs, seq_len)
@@ -89,6 +189,7 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
         pack_texts(((r.record_id, r.text) for r in records), tokenizer, packed)
         batches = PackedBatches(PackedTokens(packed), seq_len, micro_batch, seed)
     start_run(workspace, run_id, "finetune", config, run_dir, str(model_dir), base_run=base_run, source=source)
+    set_cpu_threads()
     result = train(TrainConfig(run_dir=str(run_dir), model=str(model_dir), tokenizer=str(model_dir), steps=steps,
                                lr=lr, seed=seed, quiet=quiet, warmup=max(steps // 10, 1),
                                checkpoint_every=max(steps // 2, 1)), batches)
@@ -97,22 +198,6 @@ def finetune(workspace: Workspace, base: str, source: str, *, fmt: str = "instru
 
 def _spec(src: dict, fmt: str, prompt_field: str, response_field: str) -> SourceSpec:
     return SourceSpec.of(src, (prompt_field, response_field) if fmt == "instruct" else None)
-
-
-def _packed(workspace: Workspace, mix: dict) -> Path:
-    """The mixture's manifest tokenized and packed once (reused by every run on this mixture)."""
-    import pyarrow.parquet as pq
-
-    from training.packing import pack_texts
-    from training.tokenizer import load_tokenizer
-
-    packed = mixture_dir(workspace, mix["name"], mix["version"]) / "packed"
-    if (packed / "meta.json").is_file():
-        return packed
-    order = pq.read_table(Path(mix["path"]) / "manifest.parquet", columns=["doc_id"]).column("doc_id").to_pylist()
-    texts = text_reader(workspace, mix["curation_run"])(order)
-    pack_texts(zip(order, texts), load_tokenizer(mix["tokenizer_dir"]), packed)
-    return packed
 
 
 def _finish(workspace: Workspace, run_id: str, result) -> dict:
@@ -132,7 +217,9 @@ def evaluate(workspace: Workspace, model: str, mixture: str | None = None) -> di
     import pyarrow.parquet as pq
 
     from training.evaluate import bits_per_byte
+    from training.throughput import set_cpu_threads
 
+    set_cpu_threads()
     run_id, model_dir = resolve_model(workspace, model)
     mix = show_mixture(workspace, *_eval_mixture(workspace, run_id, mixture))
     held = pq.read_table(Path(mix["path"]) / "holdout.parquet").to_pylist()
@@ -163,6 +250,8 @@ def _eval_mixture(workspace: Workspace, run_id: str | None, name: str | None) ->
 def generate_text(workspace: Workspace, model: str, prompt: str, max_new_tokens: int, temperature: float,
                   seed: int) -> str:
     from training.generate import generate
+    from training.throughput import set_cpu_threads
 
+    set_cpu_threads()
     _, model_dir = resolve_model(workspace, model)
     return generate(model_dir, prompt, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

@@ -1,23 +1,55 @@
-"""Mixture arithmetic on hand-computed cases: shares, budgets, caps, weights, sampling, order, holdout, licenses."""
+"""Mixture arithmetic on hand-computed cases: shares, budgets, caps, weights, sampling, order, holdout, licenses.
+
+Sampling, order and holdout run as SQL over tables (curation.mixture.selection); the three small
+functions below put a list in a table, run the step, and read the result back as a list.
+"""
 from __future__ import annotations
 
 import random
 from collections import Counter
 
+import pyarrow as pa
 import pytest
 
 from curation.core.errors import AgoraError
+from curation.mixture import selection
 from curation.mixture.budgets import (
     epochs,
-    holdout_split,
+    holdout_size,
     language_budgets,
     license_allowed,
-    manifest_order,
-    sample_documents,
     split_across_sources,
     temperature_shares,
     unimax_budgets,
 )
+
+
+def sample_documents(docs: list[tuple[str, int]], target: int, seed: int) -> list[tuple[str, int]]:
+    """(doc_id, repeats) of one part's documents, sorted by doc_id."""
+    con = selection.connect()
+    con.register("docs", pa.table({"doc_id": pa.array([d for d, _ in docs], pa.string()),
+                                   "lang": ["xx"] * len(docs), "source": ["s"] * len(docs),
+                                   "n_tokens": pa.array([n for _, n in docs], pa.int64())}))
+    selection.sample(con, "docs", {("xx", "s"): target}, seed)
+    return con.execute("SELECT doc_id, repeats FROM chosen ORDER BY doc_id").fetchall()
+
+
+def manifest_order(entries: list[tuple[str, int]], seed: int) -> list[str]:
+    con = selection.connect()
+    con.register("entries", pa.table({"doc_id": [d for d, _ in entries],
+                                      "repeats": pa.array([r for _, r in entries], pa.int64())}))
+    con.execute("CREATE TABLE chosen AS SELECT doc_id, 'xx' AS lang, 's' AS source, 1 AS n_tokens, repeats "
+                "FROM entries")
+    selection.order(con, seed)
+    return [doc_id for (doc_id,) in con.execute("SELECT doc_id FROM manifest ORDER BY position").fetchall()]
+
+
+def holdout_split(doc_ids: list[str], fraction: float, seed: int, lang: str = "xx") -> set[str]:
+    con = selection.connect()
+    con.register("docs", pa.table({"doc_id": pa.array(doc_ids, pa.string()), "lang": [lang] * len(doc_ids)}))
+    selection.hold_out(con, "docs", fraction, seed)
+    return {doc_id for (doc_id,) in con.execute("SELECT doc_id FROM held_out").fetchall()}
+
 
 # --- temperature shares ---------------------------------------------------------------------------
 
@@ -347,6 +379,23 @@ def test_holdout_edge_cases():
     for fraction in (1.0, -0.1):
         with pytest.raises(ValueError, match="holdout fraction"):
             holdout_split(IDS, fraction, seed=1)
+
+
+def test_a_language_with_enough_documents_gives_a_few():
+    # A tiny fraction draws nothing: one document in 20, at most 5, is held out all the same.
+    assert [len(holdout_split(IDS[:n], 0.0001, seed=1)) for n in (2, 19, 20, 40, 99, 100, 1000)] == [
+        1, 1, 1, 2, 4, 5, 5]
+    assert [holdout_size(n, below, 0.01) for n, below in ((1, 0), (2, 0), (100, 0), (100, 7), (1000, 3))] == [
+        0, 1, 5, 7, 5]
+    assert holdout_size(100, 0, 0.0) == 0  # no holdout asked, none taken
+
+
+def test_holdout_is_per_language():
+    con = selection.connect()
+    con.register("docs", pa.table({"doc_id": IDS[:300] + ["x0", "x1"], "lang": ["a"] * 100 + ["b"] * 200 + ["c"] * 2}))
+    selection.hold_out(con, "docs", 0.0001, seed=1)
+    assert dict(con.execute("SELECT d.lang, count(*) FROM held_out JOIN docs d USING (doc_id) GROUP BY ALL").fetchall()
+                ) == {"a": 5, "b": 5, "c": 1}
 
 
 # --- license policies -----------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def trained_ws(demo_ws, tmp_path_factory) -> Workspace:
         con.execute("INSERT INTO training_runs VALUES ('ft-1', 'finetune', NULL, NULL, 'pt-1', 'agora-instruct', "
                     "'{}', 'tok', 'o2', 'running', now(), NULL, NULL, NULL, NULL, NULL)")
         for step in range(0, 201, 5):
-            con.execute("INSERT INTO train_metrics VALUES ('pt-1', ?, ?, 0.001)",
+            con.execute("INSERT INTO train_metrics (run_id, step, loss, lr) VALUES ('pt-1', ?, ?, 0.001)",
                         [step, 3 + 4.5 * math.exp(-step / 50)])
         for step in (100, 200):
             for i, lang in enumerate(langs):

@@ -18,8 +18,9 @@ from training.evaluate import bits_per_byte
 from training.generate import generate
 from training.instruct import InstructBatches, encode_pairs
 from training.packing import PackedTokens, pack_ids, pack_texts
+from training.throughput import card_peak, cpu_threads, mfu
 from training.tokenizer import EOS, load_tokenizer, train_tokenizer
-from training.train import NonFiniteLoss, TrainConfig, train
+from training.train import NonFiniteLoss, TrainConfig, lr_at, train
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = {
@@ -114,6 +115,19 @@ def test_loss_decreases_and_every_window_is_recorded(tmp_path, packed, tokenizer
     assert packed.documents_in(windows["start"][0].as_py(), windows["start"][0].as_py() + 33)
     model = AutoModelForCausalLM.from_pretrained(str(result.model_dir))
     assert model.config.eos_token_id == load_tokenizer(result.model_dir).eos_token_id
+
+
+def test_throughput_is_logged_every_few_steps_and_mfu_needs_a_known_card(tmp_path, packed):
+    result = train(TrainConfig(run_dir=str(tmp_path), **{**TINY, "steps": 7, "log_every": 3}), tiny_batches(packed))
+    assert [row["step"] for row in result.logged] == [3, 6, 7]  # and always the last step
+    assert all(row["tokens_per_s"] > 0 and row["mfu"] is None for row in result.logged)  # a CPU has no listed peak
+    assert [row["lr"] for row in result.logged] == pytest.approx([lr_at(s - 1, TrainConfig(run_dir="", **{
+        **TINY, "steps": 7})) for s in (3, 6, 7)])
+    assert (card_peak("NVIDIA H100 80GB HBM3"), card_peak("NVIDIA H100 PCIe"), card_peak("NVIDIA H200")) == (
+        989e12, 756e12, 989e12)
+    assert card_peak("Tesla T4") is None and mfu(1000.0, 6e9, None) is None
+    assert mfu(50_000.0, 6e8, 989e12) == pytest.approx(50_000 * 6e8 / 989e12)
+    assert cpu_threads(1) == len(os.sched_getaffinity(0)) and cpu_threads(10**6) == 1
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, packed):

@@ -2,7 +2,7 @@
 
 `run/checkpoints/step-00000300/` holds the model as Hugging Face writes it (config.json +
 model.safetensors, so `AutoModelForCausalLM.from_pretrained` loads it) and `trainer_state.pt`:
-step, per-step losses, optimizer state and the torch / numpy / python RNG states, all plain tensors
+step, per-step losses, logged throughput, optimizer state and the torch / numpy / python RNG states, all plain tensors
 and numbers that `torch.load(..., weights_only=True)` reads without running pickled code. A
 checkpoint is written under a temporary name and renamed into place, so a crash mid-write leaves the
 previous one as the latest.
@@ -36,29 +36,30 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def save_checkpoint(run_dir: str | Path, step: int, model: PreTrainedModel, optimizer: torch.optim.Optimizer,
-                    losses: list[float]) -> Path:
+                    losses: list[float], logged: list[dict]) -> Path:
     """Write the state after `step` completed steps; returns the checkpoint folder."""
     root = Path(run_dir) / "checkpoints"
     final, tmp = root / f"step-{step:08d}", root / f".step-{step:08d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     save_model(model, tmp)
-    torch.save({"step": step, "losses": list(losses), "optimizer": optimizer.state_dict(), "rng": _rng_state()},
-               tmp / STATE)
+    torch.save({"step": step, "losses": list(losses), "logged": list(logged), "optimizer": optimizer.state_dict(),
+                "rng": _rng_state()}, tmp / STATE)
     os.replace(tmp, final)
     for old in checkpoints(run_dir)[:-KEEP]:
         shutil.rmtree(old)
     return final
 
 
-def load_trainer_state(checkpoint: Path, optimizer: torch.optim.Optimizer) -> tuple[int, list[float]]:
-    """Restore the optimizer and RNG states saved in `checkpoint`; returns (step, losses so far).
+def load_trainer_state(checkpoint: Path, optimizer: torch.optim.Optimizer) -> tuple[int, list[float], list[dict]]:
+    """Restore the optimizer and RNG states saved in `checkpoint`; returns (step, losses so far, logged
+    throughput so far; none in checkpoints written before it was kept).
 
     The model weights are loaded separately, with the model (`training.model.load_model`).
     """
     state = torch.load(checkpoint / STATE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
     _set_rng_state(state["rng"])
-    return state["step"], state["losses"]
+    return state["step"], state["losses"], state.get("logged", [])
 
 
 def _rng_state() -> dict:

@@ -46,10 +46,12 @@ def bits_per_byte(model: PreTrainedModel | str | Path, texts: dict[str, list[str
             length = max(len(chunk) for chunk in batch) - 1
             inputs = torch.full((len(batch), length), tokenizer.eos_token_id, dtype=torch.long)
             targets = torch.full((len(batch), length), IGNORE, dtype=torch.long)
-            for row, chunk in enumerate(batch):
+            mask = torch.zeros((len(batch), length), dtype=torch.long)  # right padding: causal attention
+            for row, chunk in enumerate(batch):                          # keeps it out already; say so
                 inputs[row, :len(chunk) - 1] = torch.tensor(chunk[:-1])
                 targets[row, :len(chunk) - 1] = torch.tensor(chunk[1:])
-            logits = model(input_ids=inputs.to(device)).logits
+                mask[row, :len(chunk) - 1] = 1
+            logits = model(input_ids=inputs.to(device), attention_mask=mask.to(device)).logits
             nll += F.cross_entropy(logits.flatten(0, 1).float(), targets.to(device).flatten(), ignore_index=IGNORE,
                                    reduction="sum").item()
         result[lang] = nll / (math.log(2) * n_bytes)

@@ -18,6 +18,7 @@ def generate(model_dir: str | Path, prompt: str, max_new_tokens: int = 200, temp
     """
     tokenizer = load_tokenizer(model_dir)
     model = load_model(model_dir).eval()
+    model.config.pad_token_id = None  # one prompt, not padded: no padding check (generate gets pad_token_id below)
     eos = tokenizer.eos_token_id
     input_ids = torch.tensor([[eos] + tokenizer.encode(prompt, add_special_tokens=False)])
     torch.manual_seed(seed)

@@ -38,7 +38,11 @@ def build_model(preset_or_path: str | Path, vocab_size: int) -> PreTrainedModel:
                              bos_token_id=None, eos_token_id=None, pad_token_id=None,
                              **PRESETS[str(preset_or_path)])
     elif Path(preset_or_path).is_file():
-        config = AutoConfig.for_model(**{**json.loads(Path(preset_or_path).read_text()), "vocab_size": vocab_size})
+        settings = {**json.loads(Path(preset_or_path).read_text()), "vocab_size": vocab_size}
+        for key in ("bos_token_id", "eos_token_id", "pad_token_id"):  # another tokenizer's ids (GPT-2: 50256);
+            if isinstance(settings.get(key), int) and settings[key] >= vocab_size:  # the final model gets ours
+                settings[key] = None
+        config = AutoConfig.for_model(**settings)
     else:
         raise ValueError(f"unknown model {str(preset_or_path)!r}: use one of {sorted(PRESETS)} or a config.json path")
     return AutoModelForCausalLM.from_config(config, attn_implementation="sdpa")

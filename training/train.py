@@ -15,13 +15,15 @@ Under torchrun:  torchrun --nproc-per-node 2 -m training.train --data PACKED --o
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
+import statistics
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -33,8 +35,9 @@ from transformers import PreTrainedModel
 
 from training.batches import IGNORE, BatchSource, PackedBatches, write_windows
 from training.checkpoint import latest_checkpoint, load_trainer_state, save_checkpoint
-from training.model import build_model, context_length, count_parameters, load_model, save_model
+from training.model import build_model, context_length, count_parameters, flops_per_token, load_model, save_model
 from training.packing import PackedTokens
+from training.throughput import mfu, peak_flops, set_cpu_threads
 from training.tokenizer import load_tokenizer
 
 MIN_LR_RATIO = 0.1  # the cosine decays to this fraction of the peak learning rate
@@ -60,6 +63,7 @@ class TrainConfig:
     device: str = "auto"  # "auto": this rank's GPU when there is one, else the CPU
     compile: bool = False
     checkpoint_every: int = 500  # steps; the last step is always checkpointed
+    log_every: int = 10  # steps between records of throughput (tokens/s, MFU); the last step is always logged
     resume: bool = False  # continue from the run folder's latest checkpoint
     quiet: bool = False
 
@@ -75,6 +79,19 @@ class TrainResult:
     model_dir: Path | None  # the final Hugging Face model (written by rank 0 only)
     n_params: int
     elapsed_s: float
+    logged: list[dict]  # every log_every steps: step, lr, tokens_per_s (all ranks), mfu (None off GPUs)
+    peak_memory: int | None = None  # bytes of GPU memory this rank allocated at most; None on CPUs
+
+    def save(self, path: str | Path) -> None:
+        """As JSON: how a torchrun job hands its result to the process that launched it."""
+        Path(path).write_text(json.dumps({**asdict(self), "run_dir": str(self.run_dir),
+                                          "model_dir": str(self.model_dir) if self.model_dir else None}))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainResult:
+        fields = json.loads(Path(path).read_text())
+        return cls(**{**fields, "run_dir": Path(fields["run_dir"]),
+                      "model_dir": Path(fields["model_dir"]) if fields["model_dir"] else None})
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -118,9 +135,10 @@ def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.dev
     if model.get_input_embeddings().num_embeddings < batches.vocab_size:
         raise ValueError(f"the model knows {model.get_input_embeddings().num_embeddings} token ids, the data "
                          f"uses {batches.vocab_size}: train it with the tokenizer it was built for")
+    model.config.pad_token_id = None  # windows are never padded: skip transformers' padding check (a GPU sync)
     model.to(device).train()
     optimizer = build_optimizer(model, config)
-    start, losses = load_trainer_state(checkpoint, optimizer) if checkpoint else (0, [])
+    start, losses, logged = load_trainer_state(checkpoint, optimizer) if checkpoint else (0, [], [])
     if rank == 0:
         _drop_windows_from(out / "windows", start)
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -130,7 +148,9 @@ def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.dev
         net = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
 
     windows: list = []  # rank 0: (step, micro_step, rank, positions) of every rank since the last checkpoint
+    peak = peak_flops(device)
     tokens, began = 0, time.perf_counter()
+    interval = (0, began)  # tokens and time at the last logged step
     progress = tqdm(total=config.steps, initial=start, disable=config.quiet or rank != 0, desc="train",
                     dynamic_ncols=True)
     for step in range(start, config.steps):
@@ -169,13 +189,19 @@ def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.dev
 
         done = step + 1
         if rank == 0:
-            progress.set_postfix_str(f"loss {loss_value:.4f}, {tokens / (time.perf_counter() - began):,.0f} tok/s",
-                                     refresh=False)
+            if done % config.log_every == 0 or done == config.steps:
+                now = time.perf_counter()
+                rate = (tokens - interval[0]) / (now - interval[1])
+                logged.append({"step": done, "lr": lr, "tokens_per_s": rate,
+                               "mfu": mfu(rate / world, flops_per_token(model, inputs.shape[1]), peak)})
+                interval = (tokens, now)
+                progress.set_postfix_str(f"loss {loss_value:.4f}, {rate:,.0f} tok/s" + (
+                    f", MFU {logged[-1]['mfu']:.1%}" if peak else ""), refresh=False)
             progress.update()
             if done % config.checkpoint_every == 0 or done == config.steps:
                 write_windows(out / "windows" / f"{windows[0][0]:08d}-{step:08d}.parquet", windows)
                 windows = []
-                save_checkpoint(out, done, model, optimizer, losses)
+                save_checkpoint(out, done, model, optimizer, losses, logged)
             if on_step:
                 on_step(done, loss_value, model)
     elapsed = time.perf_counter() - began
@@ -186,7 +212,8 @@ def _train(config: TrainConfig, batches: BatchSource, on_step, device: torch.dev
         dist.barrier()  # the other ranks wait until rank 0 has written the model
     return TrainResult(steps=config.steps, first_loss=losses[0], last_loss=losses[-1], losses=losses,
                        tokens_per_s=tokens / elapsed if elapsed else 0.0, run_dir=out, model_dir=model_dir,
-                       n_params=count_parameters(model), elapsed_s=elapsed)
+                       n_params=count_parameters(model), elapsed_s=elapsed, logged=logged,
+                       peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None)
 
 
 def _device(name: str) -> torch.device:
@@ -260,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--result", help="rank 0 writes the result here as JSON (how `agora train --nproc` reads it)")
     args = parser.parse_args(argv)
 
+    if args.device == "cpu" or not torch.cuda.is_available():
+        set_cpu_threads(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
     world = int(os.environ.get("WORLD_SIZE", 1))
     seq_len = args.seq_len or context_length(args.model)
     per_rank = args.batch_tokens // (seq_len * world)  # sequences per rank and step
@@ -274,10 +304,24 @@ def main(argv: list[str] | None = None) -> int:
                          device=args.device, compile=args.compile, checkpoint_every=args.checkpoint_every,
                          resume=args.resume, quiet=args.quiet)
     result = train(config, PackedBatches(PackedTokens(args.data), seq_len, micro_batch, args.seed))
-    if result.model_dir and not args.quiet:
-        print(f"{result.steps} steps, loss {result.first_loss:.4f} -> {result.last_loss:.4f}, "
-              f"{result.tokens_per_s:,.0f} tokens/s; model in {result.model_dir}")
+    if result.model_dir and args.result:  # launched by `agora train`, which records and reports the run
+        result.save(args.result)
+    elif result.model_dir and not args.quiet:
+        print(summary(result))
     return 0
+
+
+def summary(result: TrainResult) -> str:
+    """One line: steps, loss, throughput (the median logged interval: steady state, without start-up or
+    compilation) and, on a GPU, MFU and this rank's peak memory."""
+    line = f"{result.steps} steps, loss {result.first_loss:.4f} -> {result.last_loss:.4f}"
+    if result.logged:
+        line += f", {statistics.median(r['tokens_per_s'] for r in result.logged):,.0f} tokens/s"
+        if result.logged[-1]["mfu"] is not None:
+            line += f", MFU {statistics.median(r['mfu'] for r in result.logged):.1%}"
+    if result.peak_memory is not None:
+        line += f", peak memory {result.peak_memory / 2**30:.1f} GiB"
+    return line + (f"; model in {result.model_dir}" if result.model_dir else "")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,19 @@ def token_count(value: str) -> int:
     return int(count)
 
 
+def byte_size(value: str) -> int:
+    """2GB, 512MB, 1.5G or a plain number of bytes → bytes (powers of 1024)."""
+    number = value.strip().upper().removesuffix("B")
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(number[-1:], 1)
+    try:
+        size = float(number[:-1] if scale > 1 else number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r} (e.g. 2GB, 512MB)") from None
+    if size < 2**26:
+        raise argparse.ArgumentTypeError("give at least 64MB")
+    return int(size)
+
+
 def language_weights(value: str) -> dict[str, float]:
     """de=0.3,fr=0.2 → {"de": 0.3, "fr": 0.2}."""
     weights = {}

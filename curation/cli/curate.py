@@ -106,6 +106,7 @@ def cmd_runs_show(args: argparse.Namespace, workspace: Workspace) -> None:
 
 def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
     from curation.stages.runs import show_doc
+    from curation.stages.stage1 import RECORD_META
 
     doc = show_doc(workspace.require(), args.doc_id, args.run)
     if args.json:
@@ -117,11 +118,17 @@ def cmd_docs_show(args: argparse.Namespace, workspace: Workspace) -> None:
           f"({source['location']})")
     print(f"  from       {source['contributor']} ({source['country']}), {source['license']} "
           f"({source['license_class']})")
+    facts = [f"{key.replace('_', ' ')} {record[key]}" for key in RECORD_META if record.get(key)]
+    if facts:
+        print("  record     " + ", ".join(facts))
     _print_decision(doc["decision"])
     signals = doc["signals"]
     print(f"  language   {_language(doc['decision'], signals)}, script {signals.get('script')}")
     print("  signals    " + ", ".join(f"{k}={v:.3g}" for k, v in signals.items()
                                       if isinstance(v, (int, float)) and k not in ("lang_score",)))
+    if model := doc["quality_model"]:
+        print(f"  judged by  quality model {model['model_id']} ({model['name']}): quality_model_score "
+              f"{signals.get('quality_model_score')}; `agora quality show {model['model_id']}` for its training data")
     _print_cluster(doc["cluster"])
 
 

@@ -86,6 +86,9 @@ def cmd_lineage_doc(args: argparse.Namespace, workspace: Workspace) -> None:
     fate = "kept" if decision["kept"] else f"dropped at {decision['step']} by {decision['rule']}" + (
         f" ({decision['detail']})" if decision["detail"] else "")
     print(f"  curation     run {lineage['curation_run']}: {fate}")
+    if model := lineage["quality_model"]:
+        print(f"  judged by    quality model {model['model_id']} ({model['name']}), "
+              f"score {lineage['signals'].get('quality_model_score')}")
     if lineage["cluster"]:
         print(f"  duplicates   {lineage['cluster']['kind']} cluster of {len(lineage['cluster']['members'])}")
     _print_uses(lineage)

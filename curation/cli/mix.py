@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from curation.cli.common import comma_list, language_weights, token_count
+from curation.cli.common import byte_size, comma_list, language_weights, token_count
 from curation.cli.output import print_json, print_mixture, print_table
 from curation.core.errors import AgoraError
 from curation.core.workspace import Workspace
@@ -16,6 +16,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     rebuild = mix_sub.add_parser("rebuild", parents=[common],
                                  help="a new version of a mixture without withdrawn data, with a diff per language")
     rebuild.add_argument("name")
+    _add_scale(rebuild)
     rebuild.set_defaults(handler=cmd_mix_rebuild)
     mix_show = mix_sub.add_parser("show", parents=[common], help="a mixture per language × source, and exclusions")
     mix_show.add_argument("name")
@@ -50,8 +51,18 @@ def _add_create(mix_sub: argparse._SubParsersAction, common: argparse.ArgumentPa
                         help="share of each language's documents held out for evaluation (default 0.01)")
     create.add_argument("--seed", type=int, default=0)
     create.add_argument("--vocab-size", type=int, default=8192, metavar="V", help="BPE vocabulary (default 8192)")
-    create.add_argument("--tokenizer", metavar="DIR", help="use this tokenizer folder instead of training one")
+    create.add_argument("--tokenizer", metavar="DIR",
+                        help="use this tokenizer instead of training one: a tokenizer folder or a Hugging Face model "
+                             "folder (GPT-2, Llama, ...) to continue pretraining with `agora train --model DIR`")
+    _add_scale(create)
     create.set_defaults(handler=cmd_mix_create)
+
+
+def _add_scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="parallel tokenization tasks (default 1); the result is the same for any N")
+    parser.add_argument("--memory-limit", type=byte_size, default="2GB", metavar="SIZE",
+                        help="memory for the document tables, which spill to WORKSPACE/tmp beyond it (default 2GB)")
 
 
 def cmd_mix_create(args: argparse.Namespace, workspace: Workspace) -> None:
@@ -66,7 +77,7 @@ def cmd_mix_create(args: argparse.Namespace, workspace: Workspace) -> None:
         temperature=None if args.unimax else (0.3 if args.temperature is None else args.temperature),
         max_epochs=args.max_epochs, languages=args.languages, sources=args.sources, weights=args.weights,
         license_policy=args.license_policy, holdout=args.holdout, seed=args.seed, vocab_size=args.vocab_size,
-        tokenizer=args.tokenizer,
+        tokenizer=args.tokenizer, workers=args.workers, memory_limit=args.memory_limit,
     )
     if args.json:
         print_json(mixture)
@@ -89,7 +100,7 @@ def cmd_mix_show(args: argparse.Namespace, workspace: Workspace) -> None:
 def cmd_mix_rebuild(args: argparse.Namespace, workspace: Workspace) -> None:
     from curation.mixture.build import rebuild_mixture
 
-    mixture = rebuild_mixture(workspace.require(), args.name)
+    mixture = rebuild_mixture(workspace.require(), args.name, workers=args.workers, memory_limit=args.memory_limit)
     if args.json:
         print_json(mixture)
         return

@@ -59,7 +59,7 @@ def print_funnel(run_id: str, counts: dict) -> None:
 def human(value) -> str:
     """One catalog value on one line: shares as percentages, lists comma-separated, counts with separators."""
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v:.0%}" for k, v in value.items())
+        return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v:.0%}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return f"{value:,}" if isinstance(value, int) else str(value)
@@ -83,5 +83,11 @@ def print_mixture(mixture: dict) -> None:
 
 
 def print_bpb(scores: dict) -> None:
-    print("bits per byte on held-out documents: " + ", ".join(
-        f"{lang} {value:.3f}" if value is not None else f"{lang} (no held-out doc)" for lang, value in scores.items()))
+    """The languages evaluated, then one line for those without held-out documents (not one entry each:
+    a workspace with hundreds of one-document languages would bury the scores)."""
+    evaluated = {lang: value for lang, value in scores.items() if value is not None}
+    print(f"bits per byte on held-out documents, {len(evaluated)} language(s): " + ", ".join(
+        f"{lang} {value:.3f}" for lang, value in evaluated.items()))
+    if missing := sorted(set(scores) - set(evaluated)):
+        print(f"{len(missing)} language(s) had no held-out documents (a language needs 2 or more): "
+              + ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else ""))

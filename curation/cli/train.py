@@ -33,15 +33,25 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         description="Packs the mixture's manifest into token shards (once), then trains a Llama-style model with "
                     "AdamW, warmup + cosine decay, gradient clipping; checkpoints every quarter of the run; evaluates "
                     "bits per byte per language on the held-out documents; writes a Hugging Face model folder with a "
-                    "model card. Data-parallel: torchrun --nproc-per-node N -m training.train (see README).")
+                    "model card. --nproc N trains data-parallel in N processes (torchrun: NCCL on GPUs, gloo on CPUs), "
+                    "recorded like any run.")
     tr.add_argument("--mixture", required=True, metavar="NAME")
-    tr.add_argument("--model", default="tiny", help="tiny (CPU demo), small (~110M, a GPU) or a config.json")
+    tr.add_argument("--model", default="tiny",
+                    help="tiny (CPU demo), small (~110M, a GPU), a config.json (fresh weights), or a Hugging Face "
+                         "causal-LM folder to continue pretraining (its mixture made with --tokenizer DIR)")
     tr.add_argument("--steps", type=int, default=200)
     tr.add_argument("--batch-tokens", type=int, default=8192, metavar="N", help="tokens per optimizer step")
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue this run from its last checkpoint")
     tr.add_argument("--out", metavar="DIR", help="run folder (default: WORKSPACE/models/RUN)")
+    tr.add_argument("--compile", action="store_true", help="torch.compile the model (GPUs: faster after warm-up)")
+    dist = tr.add_argument_group("data-parallel (torchrun)")
+    dist.add_argument("--nproc", type=int, default=1, metavar="N",
+                      help="processes per machine, one per GPU (default 1: this process)")
+    dist.add_argument("--nnodes", type=int, default=1, metavar="M", help="machines; run the same command on each")
+    dist.add_argument("--node-rank", type=int, default=0, metavar="K", help="this machine's number, 0 to M-1")
+    dist.add_argument("--master-addr", metavar="HOST", help="node 0's address (with --nnodes > 1)")
     tr.set_defaults(handler=cmd_train)
 
 
@@ -62,11 +72,18 @@ def _add_finetune(commands: argparse._SubParsersAction, common: argparse.Argumen
 
 
 def cmd_train(args: argparse.Namespace, workspace: Workspace) -> None:
-    from curation.training_runs import evaluate, pretrain
+    from curation.training_runs import Launch, evaluate, pretrain
 
+    launch = Launch(args.nproc, args.nnodes, args.node_rank, args.master_addr)
     result = pretrain(workspace.require(), args.mixture, model=args.model, steps=args.steps,
                       batch_tokens=args.batch_tokens, lr=args.lr, seed=args.seed, resume=args.resume, out=args.out,
-                      quiet=args.json)
+                      quiet=args.json, launch=launch, compile=args.compile)
+    if launch.node_rank:  # node 0 records and evaluates the run
+        if args.json:
+            print_json(result)
+        else:
+            print(f"node {launch.node_rank} of run {result['run_id']} finished")
+        return
     result["eval"] = evaluate(workspace, result["run_id"])["bits_per_byte"]
     if args.json:
         print_json(result)

@@ -172,6 +172,39 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE training_runs RENAME COLUMN out_dir TO run_dir;
     """,
+    # 8: contributions as shipped: which files a source reads (include/exclude globs), records skipped
+    #    by reason (WARC requests, pages without main text), and notes (left-out files, README metadata)
+    """
+    ALTER TABLE sources ADD COLUMN include VARCHAR[];
+    ALTER TABLE sources ADD COLUMN exclude VARCHAR[];
+    ALTER TABLE sources ADD COLUMN skipped BIGINT DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN skipped_reasons VARCHAR DEFAULT '{}';
+    ALTER TABLE sources ADD COLUMN notes VARCHAR[];
+    CREATE OR REPLACE VIEW source_overview AS
+    SELECT s.source_id, s.name, s.version, s.status, s.records, s.malformed, s.bytes, s.file_bytes,
+           s.license, s.license_class, s.languages, s.language_profile, s.language_mismatch,
+           c.name AS contributor, c.organization, c.country, s.fingerprint, s.format, s.location,
+           s.text_fields, s.id_field, s.columns, s.description, s.homepage, s.attribution, s.registered_at,
+           s.withdrawn_reason, s.withdrawn_at, s.include, s.exclude, s.skipped, s.skipped_reasons, s.notes
+    FROM sources s JOIN contributors c USING (contributor_id);
+    """,
+    # 9: quality models trained by `agora quality train`: the file, what it was trained on, how well it did
+    """
+    CREATE TABLE quality_models (
+        model_id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        training_data VARCHAR NOT NULL,
+        metrics VARCHAR NOT NULL,
+        created_at TIMESTAMP DEFAULT current_timestamp
+    );
+    """,
+    # 10: throughput per logged training step: tokens/s over all processes, MFU (NULL off GPUs)
+    """
+    ALTER TABLE train_metrics ADD COLUMN tokens_per_s DOUBLE;
+    ALTER TABLE train_metrics ADD COLUMN mfu DOUBLE;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

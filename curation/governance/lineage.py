@@ -86,7 +86,7 @@ def doc_lineage(workspace: Workspace, doc_id: str) -> dict:
         "license": contributor["license"], "license_class": contributor["license_class"],
         "source_status": contributor["status"], "curation_run": explained["run_id"],
         "signals": explained["signals"], "decision": explained["decision"], "cluster": explained["cluster"],
-        "mixtures": used_in, "training_runs": training,
+        "quality_model": explained["quality_model"], "mixtures": used_in, "training_runs": training,
     }
 
 

@@ -1,15 +1,13 @@
-"""Mixture arithmetic: how many tokens each language and source gets, which documents, in what order.
+"""Mixture arithmetic: how many tokens each language and source gets, and how many documents to hold out.
 
-Pure functions, no catalog. Budgets are computed with exact fractions and rounded once at the end
-(largest remainder, ties to the lower code), so integer budgets always add up and never exceed a
-cap. User-typed decimals (weights, epoch caps, fractions) are read through `str`, so weights of
-0.33, 0.56 and 0.11 sum to exactly 1 (in floating point, to a little more).
-Every random choice is a blake2b hash of (purpose, seed, doc_id): the same in
-every process, and a document's draw does not change when other documents are added or removed.
+Pure functions, no catalog; selection.py applies them to the documents, in SQL. Budgets are
+computed with exact fractions and rounded once at the end (largest remainder, ties to the lower
+code), so integer budgets always add up and never exceed a cap. User-typed decimals (weights,
+epoch caps, fractions) are read through `str`, so weights of 0.33, 0.56 and 0.11 sum to exactly 1
+(in floating point, to a little more).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from fractions import Fraction
 
@@ -17,6 +15,8 @@ from curation.core.errors import AgoraError
 from curation.ingest.licenses import license_classes
 
 METHODS = ("temperature", "unimax")
+HOLDOUT_FEW = 5  # held-out documents a language with enough of them gives at least ...
+HOLDOUT_ONE_IN = 20  # ... where "enough" means that this minimum takes at most one document in 20
 # Policy -> the license classes it excludes.
 LICENSE_POLICIES = {
     "any": frozenset(),
@@ -105,64 +105,25 @@ def epochs(target: int, available: int) -> float:
     return target / available
 
 
-def sample_documents(docs: list[tuple[str, int]], target_tokens: int, seed: int) -> list[tuple[str, int]]:
-    """(doc_id, repeats) covering target_tokens, sorted by doc_id; documents of zero tokens are skipped.
-
-    Every document is taken floor(target / available) times; the remainder is covered by documents
-    in a seeded hash order, stopping at the first one that reaches or passes it. So the sample
-    overshoots the target by less than one document and never falls short. The order depends only on
-    (seed, doc_id): adding a document changes the selection only if it ranks before the cut (or
-    changes the number of whole passes); the extra documents are always a prefix of the same order.
-    """
-    docs = [(doc_id, n) for doc_id, n in docs if n > 0]
-    available = sum(n for _, n in docs)
-    if target_tokens and not available:
-        raise MixtureError(f"cannot take {target_tokens} tokens from documents without any")
-    full = target_tokens // available if available else 0
-    remainder = target_tokens - full * available
-    extra: set[str] = set()
-    for doc_id, n in sorted(docs, key=lambda d: (_rank("sample", seed, d[0]), d[0])):
-        if remainder <= 0:
-            break
-        extra.add(doc_id)
-        remainder -= n
-    repeats = {doc_id: full + (doc_id in extra) for doc_id, _ in docs}
-    return sorted((doc_id, r) for doc_id, r in repeats.items() if r)
-
-
-def manifest_order(entries: list[tuple[str, int]], seed: int) -> list[str]:
-    """The training order: every document `repeats` times, seeded, copies spread evenly over the run.
-
-    Each document draws one phase u in [0, 1); its k-th of r copies sits at (k + u) / r of the run.
-    With equal repeats this is the same shuffle pass after pass; copies of a document are 1/r of the
-    run apart, never adjacent while another document appears at least as often.
-    """
-    keyed: list[tuple[float, str]] = []
-    for doc_id, repeats in entries:
-        phase = _rank("order", seed, doc_id) / 2**64
-        keyed.extend(((k + phase) / repeats, doc_id) for k in range(repeats))
-    keyed.sort()
-    return [doc_id for _, doc_id in keyed]
-
-
-def holdout_split(doc_ids: list[str], fraction: float, seed: int) -> set[str]:
-    """The held-out documents of one language, chosen by documents, not tokens.
-
-    A document is held out when its seeded hash falls below `fraction`, so the choice is the same on
-    every run and a held-out document stays held out when documents are added (its size is about
-    fraction × n, not exact). At least one document is held out when fraction > 0 and there are two
-    or more, and at least one is always left for training (so none of a single document).
-    """
+def holdout_cut(fraction: float) -> int:
+    """Draws below this integer (of 2**64) fall in the held-out share `fraction`."""
     if not 0 <= fraction < 1:
         raise MixtureError(f"the holdout fraction must be in [0, 1) (got {fraction})")
-    if not fraction:
-        return set()
-    draws = sorted((_rank("holdout", seed, d), d) for d in set(doc_ids))
-    if len(draws) < 2:
-        return set()
-    cut = _exact(fraction) * 2**64
-    below = sum(1 for draw, _ in draws if draw < cut)
-    return {d for _, d in draws[:max(1, min(below, len(draws) - 1))]}
+    return math.ceil(_exact(fraction) * 2**64)
+
+
+def holdout_size(n: int, below: int, fraction: float) -> int:
+    """How many of a language's n documents are held out, when `below` of them drew under the cut.
+
+    The draws give about fraction × n; a language with enough documents gives at least
+    HOLDOUT_FEW (min(HOLDOUT_FEW, n // HOLDOUT_ONE_IN): 100 documents or more give 5, and the minimum
+    never takes more than one document in 20), so its bits per byte are not one document's. With
+    fraction > 0, a language of two or more documents gives at least one, and at least one is always
+    left for training (so none of a single document).
+    """
+    if not fraction or n < 2:
+        return 0
+    return max(1, min(max(below, min(HOLDOUT_FEW, n // HOLDOUT_ONE_IN)), n - 1))
 
 
 def license_allowed(license_class: str, policy: str) -> tuple[bool, str | None]:
@@ -179,12 +140,6 @@ def license_allowed(license_class: str, policy: str) -> tuple[bool, str | None]:
 def _exact(value: float) -> Fraction:
     """The decimal the user typed, exactly (Fraction(0.1) would be 0.1000000000000000055…)."""
     return Fraction(str(value))
-
-
-def _rank(purpose: str, seed: int, doc_id: str) -> int:
-    """A 64-bit draw per document, stable across processes (unlike hash()) and independent per purpose."""
-    key = f"{purpose}\x1f{seed}\x1f{doc_id}".encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
 
 
 def _temperature_weights(tokens: dict[str, int], alpha: float) -> dict[str, Fraction]:

@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -23,7 +22,7 @@ from curation.core.ids import content_key, utc_now
 from curation.core.workspace import Workspace
 from curation.ingest.sources import public_source
 from curation.stages.dedup import find_duplicates
-from curation.stages.executors import Execution, run_pipeline
+from curation.stages.executors import Execution, datatrove_output_to, run_pipeline
 from curation.stages.funnel import funnel
 from curation.stages.policy import decide, write_curated, write_decisions
 from curation.stages.ranking import source_priority
@@ -59,7 +58,7 @@ def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
         raise AgoraError(f"run {parent_run} is not finished; run `agora curate` again to complete it first")
     parent_recipe = run_recipe(workspace, parent_run)
     if recipe.stage1_settings() != parent_recipe.stage1_settings():
-        raise AgoraError("this recipe changes stage-1 settings (langid backend, PII kinds or MinHash); "
+        raise AgoraError("this recipe changes stage-1 settings (langid backend, PII kinds, MinHash or quality model); "
                          "run a full `agora curate --recipe …` instead of --refilter")
     sources = _run_sources(workspace, parent_run)
     run_id = "ref-" + content_key([parent_run, recipe.fingerprint()])
@@ -128,28 +127,10 @@ def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[
         print(f"stage 1: {sum(s['records'] for s in pending):,} documents from {names} "
               f"in {execution.n_tasks} task(s) on {execution.workers} {execution.executor} worker(s)", file=sys.stderr)
     pipeline = build_pipeline(pending, recipe, root)
-    with _datatrove_output_to(logs / "datatrove.log"):
+    with datatrove_output_to(logs / "datatrove.log", "stage 1"):
         run_pipeline(execution, pipeline, logs, workspace.root)
     for source in pending:
         (source_dir(root, source) / "_SUCCESS").write_text(json.dumps({"run_id": run_id}))
-
-
-@contextmanager
-def _datatrove_output_to(log_path: Path):
-    """datatrove logs every task to stderr; send that to a file and keep the terminal for people."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 2)
-    try:
-        yield
-    except Exception as exc:
-        raise AgoraError(f"stage 1 failed: {exc} (details in {log_path})") from exc
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(log)
 
 
 def _work_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:

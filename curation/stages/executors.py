@@ -13,6 +13,8 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,25 @@ def run_pipeline(execution: Execution, pipeline: list, logs: Path, workspace: Pa
         _run_on_ray(pipeline, tasks, workers, logging_dir, workspace)
     else:
         _run_on_slurm(pipeline, tasks, workers, logging_dir, workspace, execution.slurm)
+
+
+@contextmanager
+def datatrove_output_to(log_path: Path, what: str) -> Iterator[None]:
+    """datatrove logs every task to stderr; send that to a file and keep the terminal for people.
+    A failure inside becomes one line naming `what` failed and where the details are."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 2)
+    try:
+        yield
+    except Exception as exc:
+        raise AgoraError(f"{what} failed: {exc} (details in {log_path})") from exc
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
 
 
 def _run_on_ray(pipeline: list, tasks: int, workers: int, logging_dir: str, workspace: Path) -> None:

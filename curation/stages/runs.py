@@ -75,6 +75,10 @@ def show_doc(workspace: Workspace, doc_id: str, run_id: str | None = None) -> di
                                     "WHERE run_id = ? AND doc_id = ?", [run_id, doc_id])
         cluster = fetch_dicts(con, "SELECT cluster_id, kind FROM dup_clusters WHERE run_id = ? AND doc_id = ?",
                               [run_id, doc_id])
+        # the learned model whose score the run's recipe judged (quality_model_score), if it named one
+        model = fetch_dicts(con, "SELECT q.model_id, q.name, q.method, q.training_data FROM runs r "
+                                 "JOIN quality_models q ON q.model_id = json_extract_string(r.recipe, "
+                                 "'$.data.quality_model') WHERE r.run_id = ?", [run_id])
         members = []
         if cluster:
             members = fetch_dicts(
@@ -93,4 +97,5 @@ def show_doc(workspace: Workspace, doc_id: str, run_id: str | None = None) -> di
         "doc_id": doc_id, "run_id": run_id, "record": {**docs[0], "source": source},
         "signals": signals[0] if signals else {}, "decision": decision[0],
         "cluster": {**cluster[0], "members": members} if cluster else None,
+        "quality_model": {**model[0], "training_data": json.loads(model[0]["training_data"])} if model else None,
     }
