@@ -37,8 +37,9 @@ THRESHOLD = 0.8
 RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
 AGORA_SETUP = (
     "word 5-grams (character 5-grams for scripts without spaces), 128 MinHash values, LSH 17 bands x 7 rows "
-    "(`choose_bands(0.8, 128)`), candidates verified by exact shingle Jaccard in DuckDB, components by min-label "
-    "propagation; time includes computing and writing the stage-1 Parquet."
+    "(`choose_bands(0.8, 128)`), candidates verified by exact shingle Jaccard in DuckDB (shingle sets are not "
+    "stored: stage 2 shingles the stored text of the documents in candidate pairs again), components by min-label "
+    "propagation; time includes computing and writing the stage-1 Parquet (text, script, hash, signature)."
 )
 DATATROVE_SETUP = (
     "0.10.1, `MinhashConfig(hash_config=HashConfig(precision=64))`, 14 bands x 8 rows, 5-grams, no verification. "
@@ -55,13 +56,15 @@ SECTION = "## Near-duplicate detection"
 # ---- the methods (each runs in its own subprocess) --------------------------------------------
 
 def run_agora(workdir: Path) -> list[tuple[int, str]]:
-    """Stage 1 as workers would (content hash, shingles, signature -> Parquet), then stage 2."""
+    """Stage 1 as workers would (content hash, signature, text and script -> Parquet), then stage 2."""
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from curation.stages.dedup import INPUT_SCHEMA, find_duplicates
+    from curation.stages.stage1 import PARQUET_OPTIONS
     from curation.text.minhash import content_hash, shingles, signature
+    from curation.text.scripts import has_word_spaces
 
     out = workdir / "agora"
     out.mkdir()
@@ -71,10 +74,14 @@ def run_agora(workdir: Path) -> list[tuple[int, str]]:
         rows = []
         for d in docs[start : start + per_task]:
             sh = shingles(d.text, d.use_words)
+            # the corpus decides word or character shingles by its own script list; where it and
+            # has_word_spaces disagree on a script, a stand-in script that says the same
+            script = d.script if has_word_spaces(d.script) == d.use_words else ("Latn" if d.use_words else "Hani")
             rows.append({"doc_id": d.doc_id, "source": d.source, "license_class": d.license_class,
-                         "quality": d.quality, "content_hash": content_hash(d.text), "shingles": sh,
-                         "signature": signature(sh)})
-        pq.write_table(pa.Table.from_pylist(rows, schema=INPUT_SCHEMA), out / f"{task:05d}.parquet")
+                         "quality": d.quality, "content_hash": content_hash(d.text), "signature": signature(sh),
+                         "text": d.text, "script": script})
+        options = {**PARQUET_OPTIONS, "use_dictionary": ["source", "license_class", "script"]}
+        pq.write_table(pa.Table.from_pylist(rows, schema=INPUT_SCHEMA), out / f"{task:05d}.parquet", **options)
     con = duckdb.connect()
     con.execute("SET threads = 1")
     clusters = find_duplicates(con, str(out / "*.parquet"), threshold=THRESHOLD)

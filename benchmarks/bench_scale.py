@@ -72,6 +72,37 @@ def curate(ctx: Context) -> list[list[str]]:
     return [ctx.agora("curate", "--workers", str(ctx.workers), "--json")]
 
 
+def runs_show(ctx: Context) -> list[list[str]]:
+    return [ctx.agora("runs", "show", _latest_run(ctx), "--json")]
+
+
+def docs_show(ctx: Context) -> list[list[str]]:
+    return [ctx.agora("docs", "show", _catalog_value(ctx, "SELECT max(doc_id) FROM documents"), "--json")]
+
+
+def export(ctx: Context) -> list[list[str]]:
+    out = ctx.workspace.parent / f"export-{ctx.docs}"
+    shutil.rmtree(out, ignore_errors=True)
+    return [ctx.agora("export", _latest_run(ctx), "--format", "parquet", "--out", str(out), "--json")]
+
+
+def html_report(ctx: Context) -> list[list[str]]:
+    return [ctx.agora("report", "--out", str(ctx.workspace / "report.html"), "--json")]
+
+
+def _latest_run(ctx: Context) -> str:
+    return _catalog_value(ctx, "SELECT run_id FROM runs WHERE kind = 'curate' AND status = 'finished' "
+                               "ORDER BY finished_at DESC LIMIT 1")
+
+
+def _catalog_value(ctx: Context, sql: str):
+    from curation.core.catalog import open_catalog
+    from curation.core.workspace import Workspace
+
+    with open_catalog(Workspace(ctx.workspace)) as con:
+        return con.execute(sql).fetchone()[0]
+
+
 def mix_create(ctx: Context) -> list[list[str]]:
     _forget_mixture(ctx.workspace)  # a fresh mixture each time: creating the same one again is a no-op
     return [ctx.agora("mix", "create", MIXTURE, "--budget-tokens", str(TOKENS_PER_DOC * ctx.docs),
@@ -94,10 +125,14 @@ def mix_rebuild(ctx: Context) -> list[list[str]]:
     return [ctx.agora("mix", "rebuild", MIXTURE, "--workers", str(ctx.workers), "--json")]
 
 
-COMMANDS = {"register": register, "curate": curate, "mix create": mix_create, "pack": pack, "mix show": mix_show,
+COMMANDS = {"register": register, "curate": curate, "runs show": runs_show, "docs show": docs_show, "export": export,
+            "report": html_report, "mix create": mix_create, "pack": pack, "mix show": mix_show,
             "mix rebuild": mix_rebuild}
-TARGETS = ["`mix create` on 1M documents <= 0.3x `curate`'s wall time, peak RSS <= 2 GB",
-           "packing 50M tokens (1M documents) <= 3 min", "log-log slope <= 1.1 for every mixture command"]
+TARGETS = ["log-log slope <= 1.1 for every command (issues 10 and 11)",
+           "1M documents curated in <= 8 min wall, peak RSS <= 3 GB (issue 10)",
+           "stage-1 store <= 1.2x the documents' UTF-8 text bytes; a run's own files <= 10% of them (issue 10)",
+           "`mix create` on 1M documents <= 0.3x `curate`'s wall time, peak RSS <= 2 GB (issue 11)",
+           "packing 50M tokens (1M documents) <= 3 min (issue 11)"]
 
 
 def _forget_mixture(workspace: Path) -> None:
@@ -198,6 +233,13 @@ def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
 
 
+def _storage(ctx: Context) -> dict:
+    """Text bytes of the registered documents, the stage-1 store and the run's own folder."""
+    text = _catalog_value(ctx, "SELECT sum(bytes) FROM sources")
+    return {"text_bytes": int(text), "stage1_bytes": _size(ctx.workspace / "stage1"),
+            "run_bytes": _size(ctx.workspace / "runs" / _latest_run(ctx))}
+
+
 def slope(n1: int, t1: float, n2: int, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
@@ -212,6 +254,8 @@ def run_size(label: str, ctx: Context, wanted: list[str], store: dict) -> None:
         if name in wanted or name not in done:
             print(f"{label}: {name} ...", file=sys.stderr, flush=True)
             done[name] = measure(COMMANDS[name](ctx), ctx.workspace)
+            if name == "curate":
+                done[name] |= _storage(ctx)
             print(f"{label}: {name}: {done[name]['wall_s']:.1f} s wall, {done[name]['cpu_s']:.1f} s CPU, "
                   f"{done[name]['tree_mb']:.0f} MB", file=sys.stderr, flush=True)
 
@@ -236,7 +280,18 @@ def report(store: dict, workers: int) -> str:
         cells = [f"{slope(SIZES[a], store[a][name]['wall_s'], SIZES[b], store[b][name]['wall_s']):.2f}"
                  if name in store[a] and name in store[b] else "–" for a, b in zip(labels, labels[1:])]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Targets (issue 11, 2 cores):", ""] + [f"- {target}" for target in TARGETS]
+    lines += ["", "Storage after curate: stage-1 store and the run's own folder against the documents' text:", "",
+              "| documents | text MB | stage-1 store MB (x text) | run folder MB (% of text) |", "|---|---|---|---|"]
+    for label in labels:
+        if "text_bytes" in (m := store[label].get("curate", {})):
+            lines.append(f"| {label} | {m['text_bytes'] / 1e6:,.1f} | {m['stage1_bytes'] / 1e6:,.1f} "
+                         f"({m['stage1_bytes'] / m['text_bytes']:.2f}x) | {m['run_bytes'] / 1e6:,.1f} "
+                         f"({m['run_bytes'] / m['text_bytes']:.1%}) |")
+    lines += ["", "Targets (2 cores):", ""] + [f"- {target}" for target in TARGETS]
+    if "1M" in store and "curate" in store["1M"]:
+        big = store["1M"]["curate"]
+        lines += ["", f"At 1M documents: curate {big['wall_s']:.0f} s wall (target ≤ 480), peak "
+                      f"{big['tree_mb']:,.0f} MB summed over its processes (target ≤ 3,072)."]
     if "1M" in store and {"curate", "mix create", "pack"} <= set(store["1M"]):
         big = store["1M"]
         ratio = big["mix create"]["wall_s"] / big["curate"]["wall_s"]

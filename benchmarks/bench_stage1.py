@@ -44,11 +44,12 @@ def run_agora(data: Path, work: Path) -> None:
     from datatrove.executor import LocalPipelineExecutor
 
     from curation.stages.recipe import load_recipe
-    from curation.stages.stage1 import build_pipeline
+    from curation.stages.stage1 import build_pipeline, write_plan
 
     source = {"name": "web", "version": 1, "source_id": 1, "location": str(data), "format": "jsonl",
               "text_fields": ["text"], "id_field": "id", "columns": None, "license_class": "attribution"}
-    pipeline = build_pipeline([source], load_recipe(), work / "stage1")
+    write_plan(work / "plan.json", [source], n_tasks=1)
+    pipeline = build_pipeline([source], load_recipe(), work / "stage1", work / "plan.json")
     LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(work / "logs-agora")).run()
 
 

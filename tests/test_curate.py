@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from curation.cli import main
+from curation.core.workspace import Workspace
 from curation.ingest.licenses import license_classes
+from curation.stages.kept import kept_documents
 from tests.helpers import BASE_FLAGS, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,14 +65,27 @@ def decision_of(workspace: Path, run_id: str, source: str, record_id: str) -> tu
     return rows[0]
 
 
-def test_curate_json_and_curated_shards(curated):
+def kept_texts(workspace: Path, run_id: str) -> pd.DataFrame:
+    """A run's kept documents as mixtures and `agora export` read them."""
+    sql, params = kept_documents(Workspace(workspace), run_id).query()
+    con = duckdb.connect()
+    try:
+        return con.execute(sql, params).df()
+    finally:
+        con.close()
+
+
+def test_curate_json_and_exported_documents(curated, tmp_path):
     workspace, run = curated
-    assert {"run_id", "output_dir", "docs_in", "docs_out"} <= set(run)
+    assert {"run_id", "docs_in", "docs_out"} <= set(run)
     assert 0 < run["docs_out"] < run["docs_in"]
+    assert not (workspace / "runs" / run["run_id"] / "curated").exists()  # a run is decisions, not a text copy
     import datasets
 
-    files = sorted(str(p) for p in Path(run["output_dir"]).glob("*/*.parquet"))
+    exported = agora_json("export", run["run_id"], "--out", str(tmp_path / "out"), "--workspace", str(workspace))
+    files = sorted(str(p) for p in (tmp_path / "out").glob("*/*.parquet"))
     loaded = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert exported["docs"] == len(loaded)
     assert len(loaded) == run["docs_out"]
     assert {"doc_id", "source", "source_version", "record_id", "lang", "text"} <= set(loaded.column_names)
     assert {p.parent.name for p in map(Path, files)} >= {"de", "zh", "ar", "hi", "ru"}
@@ -122,7 +137,7 @@ def test_near_duplicates_are_clustered(curated):
 
 def test_pii_is_redacted_in_curated_text(curated):
     workspace, run = curated
-    texts = pd.read_parquet(run["output_dir"])["text"]
+    texts = kept_texts(workspace, run["run_id"])["text"]
     for item in PLANTED["pii"]:
         for value in item.get("emails", []) + item.get("ips", []):
             assert not texts.str.contains(value, regex=False).any(), value
@@ -187,8 +202,7 @@ def _tables(workspace: Path, run_id: str) -> dict[str, list]:
                            [run_id]),
         "clusters": query(workspace, "SELECT * EXCLUDE (run_id) FROM dup_clusters WHERE run_id = ? ORDER BY doc_id",
                           [run_id]),
-        "curated": sorted(map(tuple, pd.read_parquet(workspace / "runs" / run_id / "curated")
-                              .astype(str).values.tolist())),
+        "curated": sorted(map(tuple, kept_texts(workspace, run_id).astype(str).values.tolist())),
         "signals": query(workspace, "SELECT * EXCLUDE (run_id) FROM signals WHERE run_id = ? ORDER BY doc_id",
                          [run_id]),
     }
@@ -248,6 +262,6 @@ def test_every_script_gets_signals_and_signatures(tmp_path):
     agora_json("curate", "--workspace", str(workspace))
     rows = pd.read_parquet(next((workspace / "stage1").rglob("part-*.parquet")))
     assert sorted(rows["record_id"]) == sorted(texts)
-    assert (rows["shingles"].map(len) > 0).all() and (rows["signature"].map(len) == 128).all()
+    assert "shingles" not in rows and (rows["signature"].map(len) == 128).all()  # stage 2 shingles the text
     assert (rows["n_words"] > 0).all()
     assert dict(zip(rows["record_id"], rows["script"])) == {"zh": "Hani", "ja": "Jpan", "th": "Thai", "ar": "Arab"}

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.stages.dedup import INPUT_SCHEMA, find_duplicates
+from curation.stages.dedup import INPUT_SCHEMA, SHINGLED_SCHEMA, find_duplicates
 from curation.text.minhash import choose_bands, content_hash, jaccard, shingle_text, shingles, signature
 
 ENGLISH = (
@@ -26,16 +26,19 @@ THAI = "มนุษย์ทั้งหลายเกิดมามีอิ
 ARABIC = "يولد جميع الناس أحرارًا متساوين في الكرامة والحقوق. وقد وهبوا عقلاً وضميرًا"
 
 
-def _write(path: Path, docs: list[dict]) -> str:
-    """docs: doc_id, text, use_words and optionally source / license_class / quality."""
+def _write(path: Path, docs: list[dict], stored_shingles: bool = False) -> str:
+    """docs: doc_id, text, use_words and optionally source / license_class / quality. As stage 1 writes
+    them (text and script), or with stored shingle sets as older stage-1 rows hold them."""
     rows = []
     for d in docs:
-        sh = shingles(d["text"], d.get("use_words", True))
-        rows.append({"doc_id": d["doc_id"], "source": d.get("source", "s"),
-                     "license_class": d.get("license_class", "permissive"),
-                     "quality": d.get("quality", 0.5), "content_hash": content_hash(d["text"]), "shingles": sh,
-                     "signature": signature(sh)})
-    pq.write_table(pa.Table.from_pylist(rows, schema=INPUT_SCHEMA), path)
+        use_words = d.get("use_words", True)
+        sh = shingles(d["text"], use_words)
+        row = {"doc_id": d["doc_id"], "source": d.get("source", "s"),
+               "license_class": d.get("license_class", "permissive"), "quality": d.get("quality", 0.5),
+               "content_hash": content_hash(d["text"]), "signature": signature(sh)}
+        rows.append({**row, "shingles": sh} if stored_shingles else
+                    {**row, "text": d["text"], "script": "Latn" if use_words else "Thai"})
+    pq.write_table(pa.Table.from_pylist(rows, schema=SHINGLED_SCHEMA if stored_shingles else INPUT_SCHEMA), path)
     return str(path)
 
 
@@ -115,6 +118,29 @@ def test_exact_and_near_duplicates_cluster_and_unrelated_do_not(tmp_path):
     assert got["c"][:2] == got["d"][:2] == ("c", "exact")
     assert got["f"][:2] == got["g"][:2] == ("f", "fuzzy")
     assert sum(row[2] for row in got.values()) == 3  # one representative per cluster
+
+
+def test_stored_shingles_and_shingled_text_give_the_same_clusters(tmp_path):
+    """Stage-1 rows written before the compact store hold shingle sets; newer ones only text. Either,
+    or a mix of both files, verifies the same pairs."""
+    rng = random.Random(3)
+    words = ENGLISH.split() + [f"w{n}" for n in range(200)]
+    docs = []
+    for i in range(60):
+        base = [rng.choice(words) for _ in range(200)]
+        for j in range(3):
+            edited = list(base)
+            for _ in range(j * 2):
+                edited[rng.randrange(len(edited))] = rng.choice(["river", "bridge", "ninety", "blue"])
+            docs.append({"doc_id": f"d{i:02d}-{j}", "text": " ".join(edited)})
+    docs.append({"doc_id": "t1", "text": THAI, "use_words": False})
+    docs.append({"doc_id": "t2", "text": THAI.replace("อิสระ", "อิสรภาพ"), "use_words": False})
+    from_text = _clusters(find_duplicates(duckdb.connect(), _write(tmp_path / "text.parquet", docs)))
+    stored = _clusters(find_duplicates(duckdb.connect(), _write(tmp_path / "stored.parquet", docs, True)))
+    mixed = _clusters(find_duplicates(duckdb.connect(), [_write(tmp_path / "new.parquet", docs[::2]),
+                                                         _write(tmp_path / "old.parquet", docs[1::2], True)]))
+    assert from_text == stored == mixed
+    assert len({row[0] for row in from_text.values()}) > 10 and from_text["t1"][:2] == ("t1", "fuzzy")
 
 
 def test_a_large_bucket_is_linked_as_a_star(tmp_path):

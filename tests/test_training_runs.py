@@ -117,8 +117,10 @@ def _gpt2(folder: Path, texts: list[str], vocab_size: int = 600, eos: bool = Tru
 
 @pytest.fixture(scope="module")
 def example_texts(trained) -> list[str]:
-    files = sorted((trained / "runs").glob("*/curated/*/*.parquet"))
-    return [text for f in files for text in pq.read_table(f, columns=["text"]).column("text").to_pylist()]
+    from curation.stages.runs import latest_run
+    from tests.test_curate import kept_texts
+
+    return kept_texts(trained, latest_run(Workspace(trained)))["text"].tolist()
 
 
 def test_continued_pretraining_of_a_local_gpt2(capsys, trained, tmp_path, example_texts):

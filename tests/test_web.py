@@ -12,6 +12,7 @@ from warcio.warcwriter import WARCWriter
 
 from curation.core.ids import doc_id
 from curation.ingest.readers import Malformed, Record, Skipped, SourceSpec, iter_records
+from curation.ingest.shards import plan
 from curation.text.extract import canonical_url, main_text
 from tests.helpers import BASE_FLAGS, run_cli, run_json
 
@@ -115,12 +116,14 @@ def test_broken_warc_header_is_one_malformed_record_and_the_rest_registers(tmp_p
 
 
 def test_stage1_tasks_share_a_crawl_between_them(tmp_path, pages):
-    """Each task gets every third item (pages are extracted only in their own task); together, all of them."""
-    _write_warc(tmp_path / "crawl.warc.gz", pages[:5])
-    spec = SourceSpec(str(tmp_path / "crawl.warc.gz"), "warc")
-    everything = [(type(i).__name__, i.line) for i in iter_records(spec)]
-    shares = [[(type(i).__name__, i.line) for i in iter_records(spec, rank, 3)] for rank in range(3)]
-    assert sorted(sum(shares, [])) == sorted(everything) and shares[1] == everything[1::3]
+    """A WARC file is one shard: each file is read by one task only; together, everything once."""
+    (tmp_path / "crawl").mkdir()
+    for n in range(3):
+        _write_warc(tmp_path / "crawl" / f"part-{n}.warc.gz", pages[n:n + 3])
+    spec = SourceSpec(str(tmp_path / "crawl"), "warc")
+    everything = [(type(i).__name__, i.file, i.line) for i in iter_records(spec)]
+    shares = [[(type(i).__name__, i.file, i.line) for i in iter_records(spec, task)] for task in plan([spec], 3)]
+    assert sum(shares, []) == everything and all(len({file for _, file, _ in share}) == 1 for share in shares)
 
 
 def test_html_pages_register_their_main_text(tmp_path, capsys, workspace, shared_data, pages):

@@ -1,6 +1,6 @@
 """The `agora` command line: one subcommand per user task, each with --workspace and --json.
 
-Each group module (sources, curate, quality, mix, train, govern, demo) adds its subcommands' parsers and holds
+Each group module (sources, curate, export, quality, mix, train, govern, demo) adds its subcommands' parsers and holds
 their handlers.
 """
 from __future__ import annotations
@@ -9,12 +9,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from curation.cli import curate, demo, govern, mix, quality, sources, train
+from curation.cli import curate, demo, export, govern, mix, quality, sources, train
 from curation.cli.common import common_parser
 from curation.core.errors import AgoraError
 from curation.core.workspace import resolve_workspace
 
-GROUPS = (sources, curate, quality, mix, train, govern, demo)  # `agora --help` lists the commands in this order
+GROUPS = (sources, curate, export, quality, mix, train, govern, demo)  # `agora --help` lists the commands in this order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,8 +32,9 @@ def _add_curate(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     cur = commands.add_parser(
         "curate", parents=[common], help="run the curation pipeline (stages 1-3) over active sources",
         description="Stage 1 computes per-document signals (language, quality, PII, hashes) with datatrove; stage 2 "
-                    "finds exact and near duplicates across all sources; stage 3 applies the recipe's thresholds and "
-                    "writes curated Parquet shards by language. Running the same curation again resumes or does "
+                    "finds exact and near duplicates across all sources; stage 3 applies the recipe's thresholds: a "
+                    "decision per document, with its reason (`agora export RUN` writes the kept ones out, by "
+                    "language). Running the same curation again resumes or does "
                     "nothing; --refilter re-applies a new recipe to a finished run's stored signals.",
     )
     cur.add_argument("--recipe", metavar="YAML", help="curation recipe (default: pipelines/default.yaml)")
@@ -64,7 +65,7 @@ def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
     execution = Execution(args.executor, args.tasks, args.workers,
                           SlurmOptions(args.partition, args.time, args.cpus_per_task, args.mem_per_cpu_gb))
     if args.refilter:
-        result = refilter(workspace, args.refilter, load_recipe(args.recipe))
+        result = refilter(workspace, args.refilter, load_recipe(args.recipe), progress=not args.json)
     else:
         result = curate(workspace, load_recipe(args.recipe), args.sources, execution, progress=not args.json)
     if args.json:
@@ -73,7 +74,7 @@ def cmd_curate(args: argparse.Namespace, workspace: Workspace) -> None:
     if result["already_done"]:
         print(f"run {result['run_id']} already finished with these inputs (nothing to do)")
     print_funnel(result["run_id"], result["funnel"])
-    print(f"curated shards: {result['output_dir']}")
+    print(f"kept documents: `agora export {result['run_id']} --format parquet --out DIR` writes them, by language")
 
 
 def cmd_runs(args: argparse.Namespace, workspace: Workspace) -> None:
@@ -98,6 +99,12 @@ def cmd_runs_show(args: argparse.Namespace, workspace: Workspace) -> None:
     print(f"{run['run_id']} ({run['status']}), recipe {run['recipe']['path']}"
           + (f", refiltered from {run['parent_run']}" if run["parent_run"] else ""))
     print("sources: " + ", ".join(f"{s['name']} v{s['version']}" for s in run["sources"]))
+    if read := run["stage1_read"]:
+        print(f"stage 1 read {read['records'] + read['malformed'] + read['skipped']:,} records once each in "
+              f"{read['tasks']} task(s) over {read['shards']} shard(s): {read['records']:,} documents, "
+              f"{read['malformed']:,} malformed, {read['skipped']:,} skipped")
+    else:
+        print("stage 1: reused the stored rows of earlier runs (nothing read)")
     if run["funnel"]:
         print_funnel(run["run_id"], run["funnel"])
         timings = run["funnel"].get("timings", {})

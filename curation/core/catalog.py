@@ -205,6 +205,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE train_metrics ADD COLUMN tokens_per_s DOUBLE;
     ALTER TABLE train_metrics ADD COLUMN mfu DOUBLE;
     """,
+    # 11: what each stage-1 task of a curation run read: across tasks, every record exactly once
+    """
+    CREATE TABLE stage1_tasks (
+        run_id VARCHAR NOT NULL,
+        task INTEGER NOT NULL,
+        shards INTEGER NOT NULL,
+        records BIGINT NOT NULL,
+        malformed BIGINT NOT NULL,
+        skipped BIGINT NOT NULL,
+        PRIMARY KEY (run_id, task)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

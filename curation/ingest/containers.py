@@ -67,6 +67,32 @@ def open_binary(path: Path) -> BinaryIO:
     return decompress(open(path, "rb"), path.name)
 
 
+def open_range(path: Path, start: int, end: int) -> BinaryIO:
+    """Bytes `start` to `end` of an uncompressed file, as a stream that ends there (a shard of it)."""
+    raw = open(path, "rb")
+    raw.seek(start)
+    return io.BufferedReader(_Range(raw, end - start))
+
+
+class _Range(io.RawIOBase):
+    def __init__(self, raw: BinaryIO, length: int):
+        self.raw, self.left = raw, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            return 0
+        n = self.raw.readinto(memoryview(buffer)[: self.left])
+        self.left -= n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def archive_members(path: Path) -> Iterator[tuple[str, BinaryIO]]:
     """(member name, decompressed stream) for each regular file, in archive order. Each stream must be
     read before the next member is asked for: a tar is one forward pass over its (compressed) bytes."""

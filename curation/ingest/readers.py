@@ -8,21 +8,36 @@ Hugging Face datasets in `hf.py`; this module puts them together.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from curation.core.errors import AgoraError
-from curation.ingest.containers import CONTAINER_ERRORS, archive_members, error_line, is_archive, open_binary
-from curation.ingest.files import STREAMED_FORMATS, Selection, relative_name, select_files, skip_reason
+from curation.ingest.containers import (
+    CONTAINER_ERRORS,
+    archive_members,
+    error_line,
+    is_archive,
+    open_binary,
+    open_range,
+)
+from curation.ingest.files import Selection, relative_name, select_files, skip_reason
 from curation.ingest.hf import NO_SPLIT, hf_rows, repo_card
-from curation.ingest.records import INPUT_FORMATS, Malformed, Pending, Record, Skipped, SourceSpec
-from curation.ingest.tabular import arrow_rows, csv_rows, jsonl_rows, parquet_rows, records_from_rows, text_record
+from curation.ingest.records import INPUT_FORMATS, Malformed, Record, Skipped, SourceSpec
+from curation.ingest.shards import Shard
+from curation.ingest.tabular import (
+    arrow_rows,
+    csv_header,
+    csv_rows,
+    jsonl_rows,
+    parquet_rows,
+    records_from_rows,
+    text_record,
+)
 from curation.ingest.web import html_item, warc_items
 
 Item = Record | Malformed | Skipped
 _ROW_READERS = {"jsonl": jsonl_rows, "csv": csv_rows, "tsv": csv_rows}
-_FILE_ROW_READERS = {"parquet": parquet_rows, "arrow": arrow_rows}
 
 
 def select(spec: SourceSpec) -> Selection:
@@ -30,25 +45,24 @@ def select(spec: SourceSpec) -> Selection:
     return select_files(spec.location, spec.format, spec.include, spec.exclude)
 
 
-def iter_records(spec: SourceSpec, rank: int = 0, world_size: int = 1) -> Iterator[Item]:
+def iter_records(spec: SourceSpec, shards: Iterable[Shard] | None = None) -> Iterator[Item]:
     """Every record of the source in a stable order, with malformed and skipped input reported in place;
-    with `world_size` > 1, only every `world_size`-th item from `rank` on (a stage-1 task's share).
+    with `shards`, only the records in those pieces of it (a stage-1 task's share, see shards.py).
     Records of a dataset repository (README.md with a YAML header) carry their split and config."""
     if spec.format not in INPUT_FORMATS:
         raise AgoraError(f"unknown format {spec.format!r}; choose one of {', '.join(INPUT_FORMATS)}")
     if spec.format == "hf":
-        records = _share(records_from_rows(spec, hf_rows(spec.location)), rank, world_size)
+        records = records_from_rows(spec, hf_rows(spec.location))
         return (_with_meta(r, {"split": r.file} if r.file != NO_SPLIT else {}) for r in records)
-    items = _share(records_from_rows(spec, _items(spec, select(spec))), rank, world_size)
+    items = records_from_rows(spec, _items(spec, _whole_files(spec) if shards is None else shards))
     card = repo_card(spec.location)
     return (_with_meta(item, card.split_of(item.file)) for item in items) if card else items
 
 
-def _share(items: Iterator, rank: int, world_size: int) -> Iterator[Item]:
-    """The items of one task, counted over all items; a pending page is extracted only in its task."""
-    for index, item in enumerate(items):
-        if index % world_size == rank:
-            yield item.resolve() if isinstance(item, Pending) else item
+def _whole_files(spec: SourceSpec) -> Iterator[Shard]:
+    selection = select(spec)
+    for path in selection.files:
+        yield Shard(0, str(path), relative_name(path, selection.base))
 
 
 def _with_meta(item: Item, meta: dict) -> Item:
@@ -57,22 +71,46 @@ def _with_meta(item: Item, meta: dict) -> Item:
     return item
 
 
-def _items(spec: SourceSpec, selection: Selection) -> Iterator:
-    """Items, and rows as (file, line, row) for the row formats, file after file."""
-    for path in selection.files:
-        rel = relative_name(path, selection.base)
+def _items(spec: SourceSpec, shards: Iterable[Shard]) -> Iterator:
+    """Items, and rows as (file, line, row) for the row formats, shard after shard."""
+    for shard in shards:
+        path, rel = Path(shard.path), shard.rel
         if spec.format == "warc":
             yield from warc_items(path, rel)
-        elif spec.format not in STREAMED_FORMATS:
-            if is_archive(path.name):
-                raise AgoraError(f"{spec.format} files are not read from inside archives ({rel}): "
-                                 "they need random access; unpack it")
-            yield from _FILE_ROW_READERS[spec.format](path, rel, spec)
+        elif spec.format == "parquet":
+            _refuse_archive(spec, path, rel)
+            groups = range(shard.start, shard.end) if shard.end is not None else None
+            yield from parquet_rows(path, rel, spec, groups)
+        elif spec.format == "arrow":
+            _refuse_archive(spec, path, rel)
+            yield from arrow_rows(path, rel, spec)
         elif is_archive(path.name):
             yield from _archive(spec, path, rel)
+        elif shard.end is not None:
+            yield from _byte_range(spec, shard)
         else:
             with open_binary(path) as stream:
                 yield from _entry(spec, rel, stream)
+
+
+def _refuse_archive(spec: SourceSpec, path: Path, rel: str) -> None:
+    if is_archive(path.name):
+        raise AgoraError(f"{spec.format} files are not read from inside archives ({rel}): "
+                         "they need random access; unpack it")
+
+
+def _byte_range(spec: SourceSpec, shard: Shard) -> Iterator:
+    """The rows of a newline-aligned byte range of an uncompressed JSONL/CSV/TSV file."""
+    path = Path(shard.path)
+    with open_range(path, shard.start, shard.end) as stream:
+        if spec.format == "jsonl":
+            yield from jsonl_rows(stream, shard.rel, spec, shard.first_line)
+            return
+        header = None
+        if shard.start:
+            with open_binary(path) as head:
+                header = csv_header(head, spec)
+        yield from csv_rows(stream, shard.rel, spec, shard.first_line, header)
 
 
 def _archive(spec: SourceSpec, path: Path, rel: str) -> Iterator:

@@ -6,7 +6,6 @@ is either read, reported as broken, or counted as deliberately left out, each wi
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 INPUT_FORMATS = ("jsonl", "parquet", "arrow", "csv", "tsv", "text", "html", "warc", "hf")
@@ -59,13 +58,3 @@ class Skipped:
     file: str
     line: int | None
     reason: str
-
-
-@dataclass
-class Pending:
-    """An item whose costly part (a page's main-text extraction) runs only if it is wanted: a stage-1
-    task reads every item of a source but keeps one in `world_size`, and extracts only those."""
-
-    file: str
-    line: int | None
-    resolve: Callable[[], Record | Malformed | Skipped]

@@ -63,8 +63,8 @@ def _make_record(spec: SourceSpec, file: str, line: int | None, row: dict, prese
     return Record(record_id, "\n\n".join(parts), row, file, line)
 
 
-def jsonl_rows(stream: BinaryIO, rel: str, spec: SourceSpec) -> Iterator:
-    for number, raw in enumerate(stream, start=1):
+def jsonl_rows(stream: BinaryIO, rel: str, spec: SourceSpec, first_line: int = 1) -> Iterator:
+    for number, raw in enumerate(stream, start=first_line):
         if not raw.strip():
             continue
         try:
@@ -81,18 +81,16 @@ def jsonl_rows(stream: BinaryIO, rel: str, spec: SourceSpec) -> Iterator:
         yield rel, number, row
 
 
-def csv_rows(stream: BinaryIO, rel: str, spec: SourceSpec) -> Iterator:
-    csv.field_size_limit(sys.maxsize)
-    tsv = spec.format == "tsv"
-    # TSV files in the wild are rarely quoted and often contain quote marks inside fields.
-    dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tsv else {}
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text, **dialect)
-    header = list(spec.columns) if spec.columns else next(reader, None)
+def csv_rows(stream: BinaryIO, rel: str, spec: SourceSpec, first_line: int = 1,
+             header: list[str] | None = None) -> Iterator:
+    """Rows of a CSV/TSV stream; a shard that starts mid-file passes its first line's number and the
+    file's header."""
+    reader = _csv_reader(stream, spec)
+    header = header or (list(spec.columns) if spec.columns else next(reader, None))
     if header is None:
         return
     while True:
-        start = reader.line_num + 1
+        start = first_line + reader.line_num
         try:
             values = next(reader)
         except StopIteration:
@@ -110,6 +108,19 @@ def csv_rows(stream: BinaryIO, rel: str, spec: SourceSpec) -> Iterator:
             yield rel, start, dict(zip(header, values))
 
 
+def csv_header(stream: BinaryIO, spec: SourceSpec) -> list[str] | None:
+    """The column names of a CSV/TSV file: the recipe's, else its first row."""
+    return list(spec.columns) if spec.columns else next(_csv_reader(stream, spec), None)
+
+
+def _csv_reader(stream: BinaryIO, spec: SourceSpec):
+    csv.field_size_limit(sys.maxsize)
+    # TSV files in the wild are rarely quoted and often contain quote marks inside fields.
+    dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if spec.format == "tsv" else {}
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return csv.reader(text, **dialect)
+
+
 def _has_surrogates(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
@@ -125,10 +136,14 @@ def text_record(stream: BinaryIO, rel: str) -> Record | Malformed:
     return Record(rel, text.strip(), {"text": text}, rel, None)
 
 
-def parquet_rows(path: Path, rel: str, spec: SourceSpec) -> Iterator:
+def parquet_rows(path: Path, rel: str, spec: SourceSpec, groups: range | None = None) -> Iterator:
+    """Rows of a Parquet file, or of the row groups `groups` (a shard), numbered from the file's first row."""
     import pyarrow.parquet as pq
 
-    yield from _numbered(rel, pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+    file = pq.ParquetFile(path)
+    groups = groups if groups is not None else range(file.num_row_groups)
+    first = sum(file.metadata.row_group(g).num_rows for g in range(groups.start))
+    yield from _numbered(rel, file.iter_batches(batch_size=BATCH_ROWS, row_groups=list(groups)), first)
 
 
 def arrow_rows(path: Path, rel: str, spec: SourceSpec) -> Iterator:
@@ -152,8 +167,7 @@ def _sliced(batches: Iterable) -> Iterator:
             yield batch.slice(start, BATCH_ROWS)
 
 
-def _numbered(rel: str, batches: Iterable) -> Iterator:
-    row_number = 0
+def _numbered(rel: str, batches: Iterable, row_number: int = 0) -> Iterator:
     for batch in batches:
         for row in batch.to_pylist():
             yield rel, row_number, row

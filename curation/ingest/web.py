@@ -20,7 +20,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from curation.ingest.containers import CONTAINER_ERRORS, error_line
-from curation.ingest.records import Malformed, Pending, Record, Skipped
+from curation.ingest.records import Malformed, Record, Skipped
 from curation.text.extract import canonical_url, main_text
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -69,14 +69,9 @@ def _known_codec(name: str) -> str | None:
 
 
 def html_item(data: bytes, rel: str, line: int | None, record_id: str, declared: str | None = None,
-              meta: dict | None = None) -> Pending:
-    """One page, extracted when wanted: its main text as a record, or why not. The record keeps `meta`
-    (a WARC record's URL and date), else the URL the page gives for itself."""
-    return Pending(rel, line, lambda: _page(data, rel, line, record_id, declared, meta))
-
-
-def _page(data: bytes, rel: str, line: int | None, record_id: str, declared: str | None,
-          meta: dict | None) -> Record | Malformed | Skipped:
+              meta: dict | None = None) -> Record | Malformed | Skipped:
+    """One page: its main text as a record, or why not. The record keeps `meta` (a WARC record's URL
+    and date), else the URL the page gives for itself."""
     try:
         html = decode_html(data, declared)
     except UndecodableHTML as exc:
@@ -88,7 +83,7 @@ def _page(data: bytes, rel: str, line: int | None, record_id: str, declared: str
     return Record(record_id, text, {"text": text}, rel, line, meta or ({"url": url} if url else {}))
 
 
-def warc_items(path: Path, rel: str) -> Iterator[Pending | Malformed | Skipped]:
+def warc_items(path: Path, rel: str) -> Iterator[Record | Malformed | Skipped]:
     """Every record of a `.warc` or `.warc.gz`; record ids are `file@offset` (the record's byte offset)."""
     gzipped = path.name.lower().endswith(".gz")
     with open(path, "rb") as raw:
@@ -106,7 +101,7 @@ def warc_items(path: Path, rel: str) -> Iterator[Pending | Malformed | Skipped]:
                 start = _next_record_start(raw, broken + 1, gzipped)
 
 
-def _warc_item(record, records, rel: str) -> Pending | Malformed | Skipped:
+def _warc_item(record, records, rel: str) -> Record | Malformed | Skipped:
     if not record.rec_type:
         offset = records.get_record_offset()
         return Malformed(rel, offset, f"broken WARC record at byte {offset}: no WARC-Type header")

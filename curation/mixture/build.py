@@ -6,8 +6,10 @@ token counts (parallel tasks, tokens.py) → budgets per language (temperature o
 source → which documents, how many times, in which order (the manifest). Documents are rows of
 DuckDB tables throughout, never Python objects, so memory is bounded by `memory_limit` and not by
 the corpus: DuckDB gets a quarter of it here (past that it spills to WORKSPACE/tmp) and half,
-shared, in the tokenizing tasks (each reads whole row groups of curated text, ~100 MB); the rest is
-for the processes themselves. The tokenizer learns from a sample of at most TOKENIZER_SAMPLE_BYTES.
+shared, in the tokenizing tasks (each reads whole row groups of stored text, ~100 MB); the rest is
+for the processes themselves. The run's documents are read as `agora export` reads them
+(curation.stages.kept): its decisions over the stage-1 store. The tokenizer learns from a sample of
+at most TOKENIZER_SAMPLE_BYTES.
 The manifest and holdout are Parquet beside the catalog; the catalog holds the mixture's parameters
 and its language × source table. The same inputs and seed give the same manifest, byte for byte,
 for any number of workers.
@@ -33,6 +35,7 @@ from curation.core.workspace import Workspace
 from curation.mixture import selection
 from curation.mixture.budgets import MixtureError, epochs, language_budgets, license_allowed, split_across_sources
 from curation.mixture.tokens import index_files, pack_manifest, tokenize_documents
+from curation.stages.kept import Kept, kept_documents
 from curation.stages.runs import latest_run
 
 TOKENIZE_BATCH = 256
@@ -62,7 +65,7 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
         "license_policy": license_policy, "holdout": holdout, "seed": seed, "vocab_size": vocab_size,
         "tokenizer": str(Path(tokenizer).resolve()) if tokenizer else None,
     }
-    curated = curated_files(workspace, run_id)
+    curated = kept_documents(workspace, run_id)
     con = selection.connect(workspace.root / "tmp", f"{memory_limit // 4 // 2**20}MB")
     try:
         source_rows = _candidates(con, workspace, curated, run_id, languages, sources)
@@ -98,7 +101,7 @@ def create_mixture(workspace: Workspace, name: str, *, budget_tokens: int, run_i
     return {**show_mixture(workspace, name, version), "already_exists": False}
 
 
-def _build(con: duckdb.DuckDBPyConnection, out: Path, curated: str, source_rows: dict, params: dict, workers: int,
+def _build(con: duckdb.DuckDBPyConnection, out: Path, curated: Kept, source_rows: dict, params: dict, workers: int,
            memory_limit: int) -> tuple[list[dict], int]:
     """Write the mixture's files into `out` from the `candidates` table; returns (parts, training tokens)."""
     excluded = {}
@@ -146,11 +149,7 @@ def _build(con: duckdb.DuckDBPyConnection, out: Path, curated: str, source_rows:
     return parts, con.execute("SELECT coalesce(sum(n_tokens), 0)::BIGINT FROM manifest").fetchall()[0][0]
 
 
-def curated_files(workspace: Workspace, run_id: str) -> str:
-    return str(workspace.run_dir(run_id) / "curated" / "*" / "*.parquet")
-
-
-def _candidates(con: duckdb.DuckDBPyConnection, workspace: Workspace, curated: str, run_id: str,
+def _candidates(con: duckdb.DuckDBPyConnection, workspace: Workspace, curated: Kept, run_id: str,
                 languages: list[str] | None, sources: list[str] | None) -> dict[tuple[str, int], str]:
     """Table `candidates`: the curated documents of the run from sources that are still active, in the
     chosen languages and sources; returns (source, version) → license class of those sources."""
@@ -159,8 +158,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, workspace: Workspace, curated: s
                                   "WHERE status = 'active'")
     con.register("active_sources", pa.Table.from_pylist(active, pa.schema([
         ("source", pa.string()), ("source_version", pa.int64()), ("license_class", pa.string())])))
-    con.execute("CREATE TEMP TABLE curated AS SELECT doc_id, source, source_version, lang, n_bytes "
-                "FROM read_parquet(?)", [curated])
+    sql, kept_params = curated.query(("doc_id", "source", "source_version", "lang", "n_bytes"))
+    con.execute(f"CREATE TEMP TABLE curated AS {sql}", kept_params)
     for wanted, column, what in ((languages, "lang", "language"), (sources, "source", "source")):
         known = [value for (value,) in con.execute(f"SELECT DISTINCT {column} FROM curated ORDER BY 1").fetchall()]
         missing = sorted(set(wanted or []) - set(known))
@@ -221,15 +220,15 @@ def _write(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, path: Pa
 
 def text_reader(workspace: Workspace, run_id: str):
     """A function from doc_ids to their curated texts, in the same order, streamed from Parquet."""
-    curated = curated_files(workspace, run_id)
+    sql, params = kept_documents(workspace, run_id).query(("doc_id", "text"))
 
     def texts(doc_ids):
         wanted = list(doc_ids)
         con = duckdb.connect()
         try:
             con.register("wanted", pa.table({"doc_id": wanted, "position": list(range(len(wanted)))}))
-            reader = con.sql("SELECT c.text FROM read_parquet(?) c JOIN wanted w USING (doc_id) ORDER BY w.position",
-                             params=[curated]).to_arrow_reader(TOKENIZE_BATCH)
+            reader = con.sql(f"SELECT c.text FROM ({sql}) c JOIN wanted w USING (doc_id) ORDER BY w.position",
+                             params=params).to_arrow_reader(TOKENIZE_BATCH)
             for batch in reader:
                 yield from batch.column("text").to_pylist()
         finally:
@@ -237,7 +236,7 @@ def text_reader(workspace: Workspace, run_id: str):
     return texts
 
 
-def _trained_tokenizer(sample: Path, curated: str, vocab_size: int, out_dir: Path):
+def _trained_tokenizer(sample: Path, curated: Kept, vocab_size: int, out_dir: Path):
     """A tokenizer learned from the documents listed in `sample`, in a child process: the trainer leaves
     hundreds of MB in the allocator's arenas, which would otherwise stay in this process (and in every
     process datatrove forks from it) for the rest of the mixture."""
@@ -248,14 +247,15 @@ def _trained_tokenizer(sample: Path, curated: str, vocab_size: int, out_dir: Pat
     return load_tokenizer(out_dir)
 
 
-def train_on_documents(sample: str, curated: str, vocab_size: int, out_dir: str) -> None:
+def train_on_documents(sample: str, curated: Kept, vocab_size: int, out_dir: str) -> None:
     """Train the mixture's tokenizer on the curated texts of the documents listed in `sample`, streamed."""
     from training.tokenizer import train_tokenizer
 
     con = duckdb.connect()
     try:
-        reader = con.sql("SELECT c.text FROM read_parquet(?) c SEMI JOIN read_parquet(?) USING (doc_id)",
-                         params=[curated, sample]).to_arrow_reader(TOKENIZE_BATCH)
+        sql, params = curated.query(("doc_id", "text"))
+        reader = con.sql(f"SELECT c.text FROM ({sql}) c SEMI JOIN read_parquet(?) USING (doc_id)",
+                         params=[*params, sample]).to_arrow_reader(TOKENIZE_BATCH)
         train_tokenizer((text for batch in reader for text in batch.column("text").to_pylist()), vocab_size, out_dir)
     finally:
         con.close()
@@ -322,7 +322,7 @@ def pack_mixture(workspace: Workspace, mix: dict, workers: int = 1, memory_limit
             _write(con, "SELECT doc_id FROM manifest ORDER BY doc_id", DOC_IDS, store / "documents.parquet")
         finally:
             con.close()
-        tokenize_documents(store / "documents.parquet", curated_files(workspace, mix["curation_run"]),
+        tokenize_documents(store / "documents.parquet", kept_documents(workspace, mix["curation_run"]),
                            Path(mix["tokenizer_dir"]), tokenizer.eos_token_id, len(tokenizer), store, workers,
                            memory_limit)
     pack_manifest(path / "manifest.parquet", store, packed, memory_limit)

@@ -24,6 +24,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from curation.core.errors import AgoraError
 from curation.stages.executors import Execution, datatrove_output_to, run_pipeline
+from curation.stages.kept import Kept
 
 ENCODE_BATCH = 1_000  # documents read and tokenized at a time in a task
 GATHER_BATCH = 65_536  # manifest rows read at a time when packing
@@ -35,7 +36,7 @@ class TokenizeSlice(PipelineStep):
     name = "tokenize"
     type = "🔢 - TOKENIZE"
 
-    def __init__(self, docs: str, texts: str, tokenizer_file: str, eos_id: int, vocab_size: int, out: str,
+    def __init__(self, docs: str, texts: Kept, tokenizer_file: str, eos_id: int, vocab_size: int, out: str,
                  memory_limit: int, single_thread: bool):
         super().__init__()
         self.docs, self.texts, self.tokenizer_file, self.out = docs, texts, tokenizer_file, out
@@ -57,9 +58,10 @@ class TokenizeSlice(PipelineStep):
             con.execute("CREATE TEMP TABLE slice AS SELECT doc_id FROM read_parquet(?) LIMIT ? OFFSET ?",
                         [self.docs, last - first, first])
             low, high = con.execute("SELECT min(doc_id), max(doc_id) FROM slice").fetchall()[0]
-            reader = con.sql("SELECT c.doc_id, c.text FROM read_parquet(?) c SEMI JOIN slice USING (doc_id) "
-                             "WHERE c.doc_id BETWEEN ? AND ?",  # row groups outside the range are skipped
-                             params=[self.texts, low or "", high or ""]).to_arrow_reader(ENCODE_BATCH)
+            sql, params = self.texts.query(("doc_id", "text"))
+            reader = con.sql(f"SELECT c.doc_id, c.text FROM ({sql}) c SEMI JOIN slice USING (doc_id) "
+                             "WHERE c.doc_id BETWEEN ? AND ?",  # pushed into the scan: other rows' text stays unread
+                             params=[*params, low or "", high or ""]).to_arrow_reader(ENCODE_BATCH)
 
             def encoded() -> Iterator[tuple[str, list[int]]]:
                 for batch in reader:
@@ -75,10 +77,10 @@ class TokenizeSlice(PipelineStep):
         yield from ()
 
 
-def tokenize_documents(docs: Path, texts: str, tokenizer_dir: Path, eos_id: int, vocab_size: int, out: Path,
+def tokenize_documents(docs: Path, texts: Kept, tokenizer_dir: Path, eos_id: int, vocab_size: int, out: Path,
                        workers: int, memory_limit: int) -> None:
-    """Tokenize the documents listed in `docs` (Parquet, one doc_id per row, sorted) whose texts are in
-    the Parquet files `texts` (doc_id, text), in `workers` parallel tasks; see the module docstring."""
+    """Tokenize the documents listed in `docs` (Parquet, one doc_id per row, sorted), kept documents of the
+    curation run `texts`, in `workers` parallel tasks; see the module docstring."""
     step = TokenizeSlice(str(docs), texts, str(tokenizer_dir / "tokenizer.json"), eos_id, vocab_size, str(out),
                          memory_limit // (2 * workers), single_thread=workers > 1)
     logs = out / "logs"

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -20,15 +21,25 @@ from curation.core.catalog import fetch_dicts, open_catalog
 from curation.core.errors import AgoraError, NotFound
 from curation.core.ids import content_key, utc_now
 from curation.core.workspace import Workspace
+from curation.ingest.records import SourceSpec
+from curation.ingest.shards import default_tasks, input_bytes
 from curation.ingest.sources import public_source
 from curation.stages.dedup import find_duplicates
 from curation.stages.executors import Execution, datatrove_output_to, run_pipeline
 from curation.stages.funnel import funnel
-from curation.stages.policy import decide, write_curated, write_decisions
+from curation.stages.policy import decide, write_decisions
+from curation.stages.progress import step, watch_stage1
 from curation.stages.ranking import source_priority
 from curation.stages.recipe import Recipe, load_recipe
 from curation.stages.runs import find_run
-from curation.stages.stage1 import build_pipeline, source_dir, stage1_files
+from curation.stages.stage1 import (
+    build_pipeline,
+    plan_key,
+    source_dir,
+    stage1_files,
+    task_counts_file,
+    write_plan,
+)
 from curation.stages.views import refresh_views
 
 
@@ -46,10 +57,10 @@ def curate(workspace: Workspace, recipe: Recipe | None = None, source_names: lis
     started = time.monotonic()
     run_stage1(workspace, run_id, recipe, sources, execution or Execution(), progress)
     timings["stage1_s"] = round(time.monotonic() - started, 2)
-    return _finish(workspace, run_id, recipe, sources, timings, clusters_from=None)
+    return _finish(workspace, run_id, recipe, sources, timings, clusters_from=None, progress=progress)
 
 
-def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
+def refilter(workspace: Workspace, parent_run: str, recipe: Recipe, progress: bool = True) -> dict:
     """Stage 3 only: a new recipe over the stored signals (and clusters) of an earlier run."""
     parent = find_run(workspace, parent_run)
     if not parent:
@@ -67,11 +78,12 @@ def refilter(workspace: Workspace, parent_run: str, recipe: Recipe) -> dict:
         return {**existing, "already_done": True}
     _start_run(workspace, run_id, recipe, parent=parent_run)
     same_dedup = recipe.dedup == parent_recipe.dedup
-    return _finish(workspace, run_id, recipe, sources, {}, clusters_from=parent_run if same_dedup else None)
+    return _finish(workspace, run_id, recipe, sources, {}, clusters_from=parent_run if same_dedup else None,
+                   progress=progress)
 
 
 def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], timings: dict,
-            clusters_from: str | None) -> dict:
+            clusters_from: str | None, progress: bool = False) -> dict:
     out = workspace.run_dir(run_id)
     files = [str(p) for p in stage1_files(workspace.root / "stage1" / recipe.stage1_key(), sources)]
     if not files:
@@ -80,18 +92,22 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
     try:
         started = time.monotonic()
         clusters = out / "dup_clusters.parquet"
-        if clusters_from:
-            _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
-        else:
-            find_duplicates(con, files, threshold=recipe.fuzzy["threshold"],
-                            source_priority=source_priority(recipe.dedup.get("source_priority")))
-            _write_clusters(con, run_id, clusters)
+        with step("stage 2: duplicates", progress):
+            if clusters_from:
+                _copy_clusters(con, workspace.run_dir(clusters_from) / "dup_clusters.parquet", run_id, clusters)
+            else:
+                find_duplicates(con, files, threshold=recipe.fuzzy["threshold"], ngram=recipe.fuzzy["ngram"],
+                                source_priority=source_priority(recipe.dedup.get("source_priority")))
+                _write_clusters(con, run_id, clusters)
         timings["stage2_s"] = round(time.monotonic() - started, 2)
         started = time.monotonic()
         declared = {s["name"]: s["languages"] for s in sources}
-        decide(con, recipe, files, str(clusters), declared)
-        write_decisions(con, run_id, out / "decisions.parquet")
-        write_curated(con, files, out / "curated")
+        with step("stage 3: decisions", progress):
+            decide(con, recipe, files, str(clusters), declared)
+            write_decisions(con, run_id, out / "decisions.parquet")
+        # the curated set is the decisions over the stored rows (curation.stages.kept), not a copy of
+        # the text; a copy an older version of this run wrote goes
+        shutil.rmtree(out / "curated", ignore_errors=True)
         timings["stage3_s"] = round(time.monotonic() - started, 2)
         counts = {**funnel(con, str(clusters), files), "timings": timings}
     finally:
@@ -108,29 +124,47 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
 
 def run_stage1(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dict], execution: Execution,
                progress: bool) -> None:
-    """Process the source versions that have no stored stage-1 rows for these settings yet."""
+    """Process the source versions that have no stored stage-1 rows for these settings yet, in tasks
+    that each read their own shards (curation.ingest.shards); a re-run redoes only unfinished tasks."""
     root = workspace.root / "stage1" / recipe.stage1_key()
     pending = [s for s in sources if not (source_dir(root, s) / "_SUCCESS").exists()]
     if not pending:
         return
     logs = workspace.run_dir(run_id) / "stage1-logs"
-    tasks_file = logs / "tasks.json"
-    resuming = tasks_file.exists() and json.loads(tasks_file.read_text())["tasks"] == execution.n_tasks
-    if not resuming:  # a fresh start: no partial output from an earlier attempt may survive
+    n_tasks = execution.tasks or default_tasks(input_bytes([SourceSpec.of(s) for s in pending]), execution.workers)
+    plan_file = logs / "plan.json"
+    if not _same_plan(plan_file, plan_key(pending), n_tasks):  # a fresh start: no partial output survives
         shutil.rmtree(logs, ignore_errors=True)
         for source in pending:
             shutil.rmtree(source_dir(root, source), ignore_errors=True)
         logs.mkdir(parents=True)
-        tasks_file.write_text(json.dumps({"tasks": execution.n_tasks}))
-    names = ", ".join(f"{s['name']} v{s['version']}" for s in pending)
+        write_plan(plan_file, pending, n_tasks)
     if progress:
-        print(f"stage 1: {sum(s['records'] for s in pending):,} documents from {names} "
-              f"in {execution.n_tasks} task(s) on {execution.workers} {execution.executor} worker(s)", file=sys.stderr)
-    pipeline = build_pipeline(pending, recipe, root)
-    with datatrove_output_to(logs / "datatrove.log", "stage 1"):
-        run_pipeline(execution, pipeline, logs, workspace.root)
+        print(f"stage 1: {sum(s['records'] for s in pending):,} documents from {', '.join(plan_key(pending))} "
+              f"in {n_tasks} task(s) on {execution.workers} {execution.executor} worker(s)", file=sys.stderr)
+    pipeline = build_pipeline(pending, recipe, root, plan_file)
+    with watch_stage1(logs, sum(s["records"] for s in pending), n_tasks, progress), \
+            datatrove_output_to(logs / "datatrove.log", "stage 1"):
+        run_pipeline(replace(execution, tasks=n_tasks), pipeline, logs, workspace.root)
+    _record_task_counts(workspace, run_id, logs, n_tasks)
     for source in pending:
         (source_dir(root, source) / "_SUCCESS").write_text(json.dumps({"run_id": run_id}))
+
+
+def _same_plan(plan_file: Path, names: list[str], n_tasks: int) -> bool:
+    if not plan_file.is_file():
+        return False
+    planned = json.loads(plan_file.read_text())
+    return planned.get("sources") == names and planned.get("n_tasks") == n_tasks
+
+
+def _record_task_counts(workspace: Workspace, run_id: str, logs: Path, n_tasks: int) -> None:
+    """What each task read, into the catalog (`agora runs show` sums it)."""
+    counts = [json.loads(task_counts_file(logs, rank).read_text()) for rank in range(n_tasks)]
+    with open_catalog(workspace) as con:
+        con.execute("DELETE FROM stage1_tasks WHERE run_id = ?", [run_id])
+        con.executemany("INSERT INTO stage1_tasks VALUES (?, ?, ?, ?, ?, ?)",
+                        [[run_id, c["task"], c["shards"], c["records"], c["malformed"], c["skipped"]] for c in counts])
 
 
 def _work_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
@@ -148,7 +182,7 @@ def _write_clusters(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> 
     tmp = path.with_name(path.name + ".tmp")
     con.execute(
         "COPY (SELECT ? AS run_id, doc_id, cluster_id, kind, is_representative, representative_doc_id "
-        "FROM dedup_clusters) TO ? (FORMAT parquet)", [run_id, str(tmp)])
+        "FROM dedup_clusters) TO ? (FORMAT parquet, COMPRESSION zstd)", [run_id, str(tmp)])
     os.replace(tmp, path)
 
 

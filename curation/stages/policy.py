@@ -9,11 +9,13 @@ can trust: detected with confidence AND declared by the source (or its macrolang
 relative). Otherwise the "und" thresholds apply, because a detector that knows fifty languages
 labels the other thousands as their neighbours, with confidence. Changing a threshold re-runs only
 this stage: a query over stored rows, not a re-crawl.
+
+A run's curated set is these decisions over the stored stage-1 rows, not a copy of the text:
+`curation.stages.kept` reads it, for `agora export`, mixtures and training alike.
 """
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -37,9 +39,9 @@ BATCH_ROWS = 10_000
 def decide(con: duckdb.DuckDBPyConnection, recipe, stage1_files: list[str], clusters_path: str,
            declared: dict[str, list[str]]) -> None:
     """Leaves the temp table `decisions` (one row per document) on `con`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE docs AS "
-                "SELECT * EXCLUDE (text, shingles, signature) FROM read_parquet(?)",
-                [stage1_files])
+    # stage-1 rows written before the store was made compact also have shingles: left out like the text
+    con.execute("CREATE OR REPLACE TEMP TABLE docs AS SELECT COLUMNS(lambda c: c NOT IN ('text', 'shingles', "
+                "'signature')) FROM read_parquet(?, union_by_name = true)", [stage1_files])
     con.register("prelim_view", _filter_decisions(con, recipe, declared))
     con.execute("CREATE OR REPLACE TEMP TABLE prelim AS SELECT * FROM prelim_view")
     con.unregister("prelim_view")
@@ -161,32 +163,6 @@ def _first_failure(row: dict, lang: str, lang_rule: str, require_declared: bool,
 
 def write_decisions(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    con.execute("COPY (SELECT ? AS run_id, * FROM decisions) TO ? (FORMAT parquet)", [run_id, str(tmp)])
+    con.execute("COPY (SELECT ? AS run_id, * FROM decisions) TO ? (FORMAT parquet, COMPRESSION zstd)",
+                [run_id, str(tmp)])
     os.replace(tmp, path)
-
-
-def write_curated(con: duckdb.DuckDBPyConnection, stage1_files: list[str], out_dir: Path) -> None:
-    """Kept documents as Parquet, one folder per language (de/part-00000.parquet), replaced in one rename.
-
-    Plain folder names, not hive-style lang=de: every file keeps its own `lang` column, and readers
-    that add hive columns (pandas, pyarrow) do not clash with it.
-    """
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE kept_docs AS
-        SELECT s.doc_id, s.source, s.source_version, s.record_id, d.lang, s.script, s.license_class, s.n_bytes, s.text
-        FROM read_parquet(?) s JOIN decisions d ON d.doc_id = s.doc_id AND d.kept
-        """,
-        [stage1_files],
-    )
-    for (lang,) in con.execute("SELECT DISTINCT lang FROM kept_docs ORDER BY lang").fetchall():
-        (tmp / lang).mkdir(parents=True)
-        con.execute("COPY (SELECT * FROM kept_docs WHERE lang = ? ORDER BY doc_id) TO ? (FORMAT parquet)",
-                    [lang, str(tmp / lang / "part-00000.parquet")])
-    con.execute("DROP TABLE kept_docs")
-    tmp.mkdir(parents=True, exist_ok=True)  # no kept document: an empty dataset, not a missing one
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)

@@ -23,7 +23,11 @@ def show_run(workspace: Workspace, run_id: str) -> dict:
             con, "SELECT o.name, o.version, o.license_class "
                  "FROM run_sources r JOIN source_overview o USING (source_id) "
                  "WHERE r.run_id = ? ORDER BY o.name", [run_id])
-    return {**run_summary(workspace, rows[0]), "sources": sources}
+        reads = fetch_dicts(
+            con, "SELECT count(*) AS tasks, sum(shards) AS shards, sum(records) AS records, "
+                 "sum(malformed) AS malformed, sum(skipped) AS skipped FROM stage1_tasks WHERE run_id = ?", [run_id])
+    stage1 = {k: int(v) for k, v in reads[0].items()} if reads[0]["tasks"] else None
+    return {**run_summary(workspace, rows[0]), "sources": sources, "stage1_read": stage1}
 
 
 def latest_run(workspace: Workspace) -> str:
@@ -47,7 +51,6 @@ def run_summary(workspace: Workspace, row: dict) -> dict:
     return {
         "run_id": row["run_id"], "status": row["status"], "parent_run": row["parent_run"],
         "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"]),
-        "output_dir": str(workspace.run_dir(row["run_id"]) / "curated"),
         "docs_in": counts.get("docs_in"), "docs_out": counts.get("docs_out"),
         "bytes_in": counts.get("bytes_in"), "bytes_out": counts.get("bytes_out"),
         "funnel": counts, "recipe": json.loads(row["recipe"]),

@@ -9,6 +9,8 @@ source that did not change is never processed twice.
 """
 from __future__ import annotations
 
+import itertools
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,8 @@ from datatrove.pipeline.base import PipelineStep
 from curation.core.errors import AgoraError
 from curation.core.ids import doc_id
 from curation.ingest.readers import Malformed, Skipped, SourceSpec, iter_records
+from curation.ingest.shards import Shard, plan
+from curation.stages.progress import ReportProgress
 from curation.text.langid import get_identifier
 from curation.text.minhash import content_hash, shingles, signature
 from curation.text.normalize import normalize
@@ -48,7 +52,7 @@ STAGE1_SCHEMA = pa.schema(
         *[(key, pa.string()) for key in RECORD_META],
         ("stage1_key", pa.string()),
         ("license_class", pa.string()),
-        ("text", pa.string()),  # normalized, PII redacted: what a curated shard will hold
+        ("text", pa.string()),  # normalized, PII redacted: what `agora export` and mixtures read
         ("n_bytes", pa.int64()),
         ("lang", pa.string()),
         ("lang_score", pa.float64()),
@@ -57,12 +61,24 @@ STAGE1_SCHEMA = pa.schema(
         *[(name, pa.float64()) for name in SIGNAL_NAMES],
         ("quality", pa.float64()),  # recipe-independent score that ranks duplicate copies
         ("content_hash", pa.string()),
-        ("shingles", pa.list_(pa.uint32())),
         ("signature", pa.list_(pa.uint32())),
     ]
 )
-_LIST_COLUMNS = ("shingles", "signature")  # uint32 arrays: to Arrow from numpy, not via Python lists
+# Rows written before the store was made compact (issue 10) also hold the shingle set, a
+# list<uint32> column "shingles"; stage 2 uses it where present and shingles the text otherwise.
+_LIST_COLUMNS = ("signature",)  # uint32 arrays: to Arrow from numpy, not via Python lists
 _SCALAR_SCHEMA = pa.schema([field for field in STAGE1_SCHEMA if field.name not in _LIST_COLUMNS])
+# How the store stays near 1x the text's UTF-8 bytes (1.8x and more before): zstd at level 9 (text
+# to ~0.35x; it compresses ~55 MB/s, stage 1 processes ~1.7 MB/s per core, and no longer writes shingle
+# sets), dictionaries only where values repeat, and signatures as byte-stream-split values (a MinHash
+# minimum has leading zero bits that zstd then finds).
+_UNIQUE_COLUMNS = ("doc_id", "record_id", "url", "text", "content_hash", "signature")
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": [field.name for field in STAGE1_SCHEMA if field.name not in _UNIQUE_COLUMNS],
+    "column_encoding": {"signature.list.element": "BYTE_STREAM_SPLIT"},
+}
 
 
 def source_dir(stage1_root: Path, source: dict) -> Path:
@@ -70,30 +86,61 @@ def source_dir(stage1_root: Path, source: dict) -> Path:
 
 
 class ReadSources(PipelineStep):
-    """Registered sources in a fixed order; task `rank` takes every `world_size`-th record."""
+    """Task `rank` reads its shards of the registered sources (see curation.ingest.shards.plan) and
+    counts what it read, so a run can show that every record was read exactly once."""
 
     name = "read registered sources"
     type = "📖 - READER"
 
-    def __init__(self, sources: list[dict]):
+    def __init__(self, sources: list[dict], plan_file: str):
         super().__init__()
-        self.sources = sources
+        self.sources, self.plan_file = sources, plan_file
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for source in self.sources:
-            for item in iter_records(SourceSpec.of(source), rank, world_size):
+        shards = [Shard.of(s) for s in json.loads(Path(self.plan_file).read_text())["tasks"][rank]]
+        counts = {"task": rank, "shards": len(shards), "records": 0, "malformed": 0, "skipped": 0}
+        for index, group in itertools.groupby(shards, key=lambda shard: shard.source):
+            source = self.sources[index]
+            for item in iter_records(SourceSpec.of(source), list(group)):
                 if isinstance(item, Malformed):
-                    self.stat_update("malformed")
+                    counts["malformed"] += 1
                     continue
                 if isinstance(item, Skipped):
-                    self.stat_update("skipped")
+                    counts["skipped"] += 1
                     continue
-                self.stat_update("documents")
+                counts["records"] += 1
                 yield Document(
                     text=item.text,
                     id=doc_id(source["name"], source["version"], item.record_id),
                     metadata={"source": source, "record_id": item.record_id, "record_meta": item.meta},
                 )
+        for key in ("records", "malformed", "skipped"):
+            self.stat_update(key, value=counts[key])
+        _write_json(task_counts_file(Path(self.plan_file).parent, rank), counts)
+
+
+def write_plan(plan_file: Path, sources: list[dict], n_tasks: int) -> None:
+    """Cut the sources into shards for `n_tasks` tasks (curation.ingest.shards) and write the plan
+    ReadSources reads; the source list is kept beside it, so a resumed run knows it is the same plan."""
+    tasks = plan([SourceSpec.of(s) for s in sources], n_tasks)
+    _write_json(plan_file, {"sources": plan_key(sources), "n_tasks": n_tasks,
+                            "tasks": [[shard.as_dict() for shard in task] for task in tasks]})
+
+
+def plan_key(sources: list[dict]) -> list[str]:
+    return [f"{s['name']} v{s['version']}" for s in sources]
+
+
+def task_counts_file(logs: Path, rank: int) -> Path:
+    """Where stage-1 task `rank` leaves what it read (records, malformed, skipped)."""
+    return logs / "reads" / f"{rank:05d}.json"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
 
 
 class Normalize(PipelineStep):
@@ -168,7 +215,8 @@ class RedactPII(PipelineStep):
 
 
 class HashAndSign(PipelineStep):
-    """Exact-duplicate key and MinHash signature of the text as it will be curated."""
+    """Exact-duplicate key and MinHash signature of the text as it will be curated. The shingle set
+    is not kept: stage 2 shingles the stored text again for the few documents whose pairs it verifies."""
 
     key = "dedup"  # its name in run fingerprints (STEPS)
     name = "content hash + MinHash"
@@ -181,11 +229,8 @@ class HashAndSign(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for document in data:
             shingle_set = shingles(document.text, has_word_spaces(document.metadata["script"]), self.ngram)
-            document.metadata.update(
-                content_hash=content_hash(document.text),
-                shingles=shingle_set,
-                signature=signature(shingle_set, self.num_perm),
-            )
+            document.metadata.update(content_hash=content_hash(document.text),
+                                     signature=signature(shingle_set, self.num_perm))
             yield document
 
 
@@ -230,7 +275,7 @@ class WriteStage1(PipelineStep):
             "script": meta["script"], **{f"pii_{kind}": n for kind, n in meta["pii"].items()},
             **{name: _number(meta["signals"][name]) for name in SIGNAL_NAMES},
             "quality": meta["quality"], "content_hash": meta["content_hash"],
-            "shingles": meta["shingles"], "signature": meta["signature"],
+            "signature": meta["signature"],
         }
 
 
@@ -242,7 +287,7 @@ class _AtomicParquet:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.tmp = path, path.with_name(path.name + ".tmp")
-        self.writer = pq.ParquetWriter(self.tmp, STAGE1_SCHEMA)
+        self.writer = pq.ParquetWriter(self.tmp, STAGE1_SCHEMA, **PARQUET_OPTIONS)
 
     def write(self, rows: list[dict]) -> None:
         self.writer.write_table(_table(rows))
@@ -276,14 +321,15 @@ def _uint32_lists(arrays: list[np.ndarray]) -> pa.ListArray:
 STEPS = tuple(step.key for step in (Normalize, IdentifyLanguage, QualitySignals, RedactPII, HashAndSign))
 
 
-def build_pipeline(sources: list[dict], recipe, stage1_root: Path) -> list[PipelineStep]:
+def build_pipeline(sources: list[dict], recipe, stage1_root: Path, plan_file: Path) -> list[PipelineStep]:
     return [
-        ReadSources(sources),
+        ReadSources(sources, str(plan_file)),
         Normalize(),
         IdentifyLanguage(recipe.langid_backend, recipe.langid_options()),
         QualitySignals(_quality_model_file(recipe, stage1_root)),
         RedactPII(recipe.pii_redact),
         HashAndSign(recipe.fuzzy["ngram"], recipe.fuzzy["num_perm"]),
+        ReportProgress(str(Path(plan_file).parent)),  # documents done, for the live progress line
         WriteStage1(str(stage1_root), recipe.stage1_key()),
     ]
 
