@@ -26,7 +26,6 @@ this machine reaches; the near-dup benchmark measures the text path (and F1) on 
 from __future__ import annotations
 
 import argparse
-import datetime
 import glob
 import json
 import os
@@ -40,9 +39,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks.results import write_section
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = REPO_ROOT / "benchmarks" / "RESULTS.md"
-SECTION = "## Stage 2 out of core"
+TITLE = "Stage 2 out of core"
 NUM_PERM, THRESHOLD = 128, 0.8
 CHUNK = 1_000_000  # documents per Parquet file (a stage-1 task's output)
 MIN_SHINGLES, MAX_SHINGLES = 16, 96
@@ -266,11 +266,7 @@ def _label(n: int) -> str:
 
 
 def report(results: list[dict], args: argparse.Namespace) -> str:
-    lines = [SECTION, "",
-             f"`.venv/bin/python -m benchmarks.bench_stage2 --sizes {args.sizes} --memory-limit {args.memory_limit} "
-             f"--compare-upto {args.compare_upto} --spill-limit {args.spill_limit} --write-results` "
-             f"({datetime.date.today().isoformat()}, "
-             f"{os.cpu_count()}-core shared machine, DuckDB {_duckdb_version()}, default threads).", "",
+    lines = [f"DuckDB {_duckdb_version()}, default threads, on a shared machine.", "",
              f"Synthetic input in `SHINGLED_SCHEMA`, no text: {MIN_SHINGLES}-{MAX_SHINGLES} random shingles and "
              f"{NUM_PERM} MinHash values per document; {EXACT_SHARE:.0%} exact and {NEAR_SHARE:.0%} near copies "
              "(Jaccard 0.6-1.0; a near copy keeps each signature value with probability = its exact Jaccard) of one "
@@ -314,17 +310,6 @@ def _duckdb_version() -> str:
     return duckdb.__version__
 
 
-def _write_results(text: str) -> None:
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = current.find(SECTION)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        updated = current[:start] + text + (current[end + 1:] if end != -1 else "")
-    RESULTS.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1M,10M", help="documents per run, e.g. 100k,1M,10M")
@@ -334,7 +319,8 @@ def main() -> None:
                         help="up to --compare-upto, also a run under this memory_limit, small enough to spill")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/agora-bench-stage2"))
-    parser.add_argument("--write-results", action="store_true", help=f"replace '{SECTION}' in {RESULTS.name}")
+    parser.add_argument("--write-results", action="store_true",
+                        help=f"replace the '{TITLE}' section of benchmarks/RESULTS.md")
     parser.add_argument("--run", choices=("duckdb", "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -378,7 +364,7 @@ def main() -> None:
     text = report(results, args)
     print("\n" + text)
     if args.write_results:
-        _write_results(text)
+        write_section(TITLE, "python -m benchmarks.bench_stage2 " + " ".join(sys.argv[1:]), text)
 
 
 if __name__ == "__main__":

@@ -273,6 +273,17 @@ def open_catalog(workspace: Workspace, timeout_s: float = BUSY_TIMEOUT_S) -> Ite
         con.close()
 
 
+def work_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for work over the stored Parquet (stages 2-3, export) that spills to
+    WORKSPACE/tmp when it outgrows memory, so the catalog itself stays free for other commands."""
+    spill = workspace.root / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET temp_directory = ?", [str(spill)])
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]

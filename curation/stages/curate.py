@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from curation import __version__
-from curation.core.catalog import fetch_dicts, open_catalog
+from curation.core.catalog import fetch_dicts, open_catalog, work_connection
 from curation.core.errors import AgoraError, NotFound
 from curation.core.ids import content_key, utc_now
 from curation.core.workspace import Workspace
@@ -88,7 +88,7 @@ def _finish(workspace: Workspace, run_id: str, recipe: Recipe, sources: list[dic
     files = [str(p) for p in stage1_files(workspace.root / "stage1" / recipe.stage1_key(), sources)]
     if not files:
         raise AgoraError("the selected sources have no documents")
-    con = _work_connection(workspace)
+    con = work_connection(workspace)
     try:
         started = time.monotonic()
         clusters = out / "dup_clusters.parquet"
@@ -165,16 +165,6 @@ def _record_task_counts(workspace: Workspace, run_id: str, logs: Path, n_tasks: 
         con.execute("DELETE FROM stage1_tasks WHERE run_id = ?", [run_id])
         con.executemany("INSERT INTO stage1_tasks VALUES (?, ?, ?, ?, ?, ?)",
                         [[run_id, c["task"], c["shards"], c["records"], c["malformed"], c["skipped"]] for c in counts])
-
-
-def _work_connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for stages 2-3 that spills to the workspace, so the catalog stays free."""
-    spill = workspace.root / "tmp"
-    spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET temp_directory = ?", [str(spill)])
-    con.execute("SET preserve_insertion_order = false")
-    return con
 
 
 def _write_clusters(con: duckdb.DuckDBPyConnection, run_id: str, path: Path) -> None:

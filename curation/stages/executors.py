@@ -39,7 +39,7 @@ class Execution:
     """How stage 1 runs: which engine, how many tasks (pieces of input) and how many at once."""
 
     executor: str = "local"
-    tasks: int | None = None  # None: from the input size (curation.ingest.shards.default_tasks)
+    tasks: int | None = None  # None: one per worker (stage 1 sizes it from its input: shards.default_tasks)
     workers: int = 1
     slurm: SlurmOptions = SlurmOptions()
 

@@ -18,12 +18,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.core.catalog import fetch_dicts, open_catalog
+from curation.core.catalog import fetch_dicts, open_catalog, work_connection
 from curation.core.errors import AgoraError, NotFound
 from curation.core.workspace import Workspace
 from curation.stages.stage1 import RECORD_META, source_dir
@@ -94,7 +93,7 @@ def export(workspace: Workspace, run_id: str, fmt: str, out: Path) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     sql, params = kept.query()
-    con = _connection(workspace)
+    con = work_connection(workspace)
     try:
         reader = con.sql(f"SELECT * FROM ({sql}) ORDER BY lang, doc_id", params=params).to_arrow_reader(EXPORT_BATCH)
         with _Parts(tmp, fmt) as parts:
@@ -158,12 +157,3 @@ class _Parts:
 
     def __exit__(self, *exc) -> None:
         self._close()
-
-
-def _connection(workspace: Workspace) -> duckdb.DuckDBPyConnection:
-    """A DuckDB for the export that spills to the workspace when the sort outgrows memory."""
-    spill = workspace.root / "tmp"
-    spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET temp_directory = ?", [str(spill)])
-    return con
